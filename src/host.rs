@@ -1,0 +1,207 @@
+//! [`Host`]: one loaded project with its own engine, registry and (later) process table. The Rust entry point.
+//!
+//! [`HostBuilder::build`] loads the registry, sizes and creates the engine, and prepares every WASM entry (hash
+//! checks, compilation, linking), reporting every problem of the project together as a [`LoadError`]. A built host
+//! is immutable and cheap to clone (an `Arc`); [`Host::call`] may be called from any number of tasks at once.
+//!
+//! Hosts share nothing: two hosts in one process have separate engines, pools and registries.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::CallError;
+use crate::function::pool::Pool;
+use crate::function::{self, Code};
+use crate::registry::fields::closest;
+use crate::registry::kinds::{PoolKind, WasmRole};
+use crate::registry::{Diagnostic, EntryId, EntryKind, LoadError, Registry};
+use crate::runtime::{self, EngineSettings, Runtime};
+use crate::value::Value;
+
+/// Builds a [`Host`] with non-default settings.
+#[derive(Debug, Clone)]
+pub struct HostBuilder {
+    project: PathBuf,
+    cache_dir: Option<PathBuf>,
+    instance_slots: Option<u32>,
+    memory_slot: Option<u64>,
+}
+
+impl HostBuilder {
+    /// A builder for the project folder `project`, with the default code cache folder.
+    pub fn new(project: impl AsRef<Path>) -> Self {
+        HostBuilder {
+            project: project.as_ref().to_path_buf(),
+            cache_dir: runtime::cache::default_dir(),
+            instance_slots: None,
+            memory_slot: None,
+        }
+    }
+
+    /// Where compiled code is cached; `None` disables the cache.
+    pub fn code_cache(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// How many instances may exist at once (default: enough for every `process.host`'s `max_processes` plus
+    /// every function pool, capped by the kernel's mapping limit; see [`crate::runtime`]).
+    pub fn instance_slots(mut self, slots: u32) -> Self {
+        self.instance_slots = Some(slots);
+        self
+    }
+
+    /// The largest linear memory of any instance (default 128 MiB).
+    pub fn memory_slot(mut self, bytes: u64) -> Self {
+        self.memory_slot = Some(bytes);
+        self
+    }
+
+    /// Loads the project and prepares every entry. Problems of the registry and of the binaries (hashes,
+    /// compilation, exports) are reported together.
+    pub fn build(self) -> Result<Host, LoadError> {
+        let (registry, diagnostics) = Registry::load_partial(&self.project)?;
+        self.prepare(registry, diagnostics)
+    }
+
+    /// Prepares an already loaded registry.
+    pub fn build_with(self, registry: Registry) -> Result<Host, LoadError> {
+        self.prepare(registry, Vec::new())
+    }
+
+    fn prepare(self, registry: Registry, mut diags: Vec<Diagnostic>) -> Result<Host, LoadError> {
+        let mut settings = EngineSettings {
+            instance_slots: self.instance_slots.unwrap_or_else(|| slots_for(&registry)),
+            ..EngineSettings::default()
+        };
+        if let Some(m) = self.memory_slot {
+            settings.memory_slot = m;
+        }
+        let runtime = Runtime::new(settings, self.cache_dir).map_err(|e| {
+            LoadError::one(Diagnostic::new(
+                None,
+                None,
+                format!("cannot create the WASM engine: {}", function::flat(&e)),
+            ))
+        })?;
+        let mut functions = HashMap::new();
+        let mut processes = HashMap::new();
+        for entry in registry.entries.values() {
+            let EntryKind::Wasm(w) = &entry.kind else { continue };
+            match function::prepare(&runtime, &registry, entry, w) {
+                Ok(code) => {
+                    let code = Arc::new(code);
+                    match w.role {
+                        WasmRole::Function => {
+                            functions.insert(entry.id.clone(), Function { pool: Pool::new(&w.pool), code });
+                        }
+                        WasmRole::Process => {
+                            processes.insert(entry.id.clone(), code);
+                        }
+                    }
+                }
+                Err(d) => diags.push(d),
+            }
+        }
+        if !diags.is_empty() {
+            // File order, then position: the order a reader goes through the project.
+            diags.sort_by(|a, b| {
+                let key = |d: &Diagnostic| d.origin.as_ref().map(|o| (o.file.to_path_buf(), o.pos.line, o.pos.col));
+                key(a).cmp(&key(b))
+            });
+            return Err(LoadError { diagnostics: diags });
+        }
+        Ok(Host { inner: Arc::new(HostInner { registry, runtime, functions, processes }) })
+    }
+}
+
+/// The instance slots a registry needs: every process host's `max_processes` plus every function pool.
+fn slots_for(reg: &Registry) -> u32 {
+    let mut total: u64 = 64;
+    for e in reg.entries.values() {
+        match &e.kind {
+            EntryKind::ProcessHost(h) => total += h.max_processes as u64,
+            EntryKind::Wasm(w) if w.role == WasmRole::Function => {
+                total += match (w.pool.kind, w.pool.concurrency) {
+                    (PoolKind::Inline, _) | (_, None) => 256,
+                    (_, Some(n)) => n as u64,
+                };
+            }
+            _ => {}
+        }
+    }
+    total.clamp(256, u64::from(runtime::DEFAULT_INSTANCE_SLOTS)) as u32
+}
+
+struct Function {
+    code: Arc<Code>,
+    pool: Pool,
+}
+
+struct HostInner {
+    registry: Registry,
+    runtime: Runtime,
+    functions: HashMap<EntryId, Function>,
+    processes: HashMap<EntryId, Arc<Code>>,
+}
+
+/// A loaded project: call its functions (and, later, spawn its processes).
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+impl Host {
+    /// Loads the project folder with default settings.
+    pub fn load(project: impl AsRef<Path>) -> Result<Host, LoadError> {
+        HostBuilder::new(project).build()
+    }
+
+    /// The project's registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The engine, for embedding code that measures or extends the host.
+    pub fn engine(&self) -> &wasmtime::Engine {
+        &self.inner.runtime.engine
+    }
+
+    /// The engine settings in effect (after capping by the kernel's limits).
+    pub fn engine_settings(&self) -> &EngineSettings {
+        &self.inner.runtime.settings
+    }
+
+    /// Calls the function entry `id` with `args`; the result is mapped per SPEC §3.
+    pub async fn call(&self, id: &str, args: Vec<Value>) -> Result<Value, CallError> {
+        let f = self.inner.functions.get(id).ok_or_else(|| self.not_a_function(id))?;
+        let _slot = f.pool.acquire(&f.code.id).await?;
+        f.code.invoke(&self.inner.runtime.engine, &args).await
+    }
+
+    /// The signature of a function entry as WIT text, e.g. `compute(a: s32, b: s32) -> s32`.
+    pub fn signature(&self, id: &str) -> Option<String> {
+        self.inner.functions.get(id).map(|f| f.code.signature())
+    }
+
+    /// The prepared code of a `process.wasm` entry.
+    #[allow(dead_code)]
+    pub(crate) fn process_code(&self, id: &str) -> Option<&Arc<Code>> {
+        self.inner.processes.get(id)
+    }
+
+    fn not_a_function(&self, id: &str) -> CallError {
+        if let Some(entry) = self.inner.registry.get(id) {
+            let hint = match &entry.kind {
+                EntryKind::Wasm(w) if w.role == WasmRole::Process => {
+                    format!("spawn it as a process, or run it with `wippy run -x {id}`")
+                }
+                _ => "only `function.wat` and `function.wasm` entries can be called".to_owned(),
+            };
+            return CallError::NotAFunction { id: entry.id.clone(), kind: entry.kind.name(), hint };
+        }
+        let ids: Vec<&str> = self.inner.functions.keys().map(EntryId::as_str).collect();
+        CallError::UnknownEntry { id: id.to_owned(), suggestion: closest(id, &ids).map(str::to_owned) }
+    }
+}

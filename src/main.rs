@@ -1,0 +1,115 @@
+//! The `wippy` command line: a thin layer over [`wippy::Host`] (SPEC §7).
+//!
+//! Library code returns typed errors; this is the one place that adds context with `anyhow` and decides exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use wippy::value::json;
+use wippy::{Host, HostBuilder, Value};
+
+#[derive(Parser)]
+#[command(name = "wippy", version, about = "A process host for WebAssembly")]
+struct Cli {
+    /// The project folder.
+    #[arg(short = 'C', long = "project", global = true, default_value = ".")]
+    project: PathBuf,
+    /// Debug logs (RUST_LOG is honoured too).
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call a function entry; arguments are JSON, or strings when they are not JSON. Prints the result as JSON.
+    Call {
+        /// The function entry, `namespace:name`.
+        entry: String,
+        /// Arguments.
+        #[arg(allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Load and validate the project, verify hashes and compile everything; print every problem.
+    Check,
+    /// Print the `sha256:` hash of a file, as the `hash` field wants it.
+    Hash {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn init_logging(verbose: bool) {
+    let default = if verbose { "wippy=debug,info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn load(project: &PathBuf) -> anyhow::Result<Host> {
+    HostBuilder::new(project).build().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn print_value(v: &Value) {
+    match serde_json::to_string_pretty(&json::to_json(v)) {
+        Ok(s) => println!("{s}"),
+        Err(_) => println!("{v}"),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Hash { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read `{}`", file.display()))?;
+            println!("sha256:{}", wippy::runtime::binary::sha256_hex(&bytes));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check => match HostBuilder::new(&cli.project).build() {
+            Ok(host) => {
+                println!("ok: {} entries checked", host.registry().entries.len());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                for d in &e.diagnostics {
+                    eprintln!("error: {d}");
+                }
+                eprintln!("{} problem(s) found", e.diagnostics.len());
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Call { entry, args } => {
+            let host = load(&cli.project)?;
+            let args: Vec<Value> = args.iter().map(|a| json::parse_arg(a)).collect();
+            let rt = runtime()?;
+            match rt.block_on(host.call(&entry, args)) {
+                Ok(v) => {
+                    print_value(&v);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! The state inside every wasmtime `Store`: one per call or process instance.
+//!
+//! [`StoreState`] carries what host imports need: the entry ID (for capability and limit messages), the resource
+//! limiter, the WASI context, and the caller's security context. Each import group reaches its part through a small
+//! view trait ([`wasmtime_wasi::WasiView`] for WASI), never through the whole struct.
+//!
+//! The WASI context is built lazily, on the first WASI call: a pure function that never touches WASI pays nothing for
+//! it. Values that must be checked at instantiation (required environment variables) are resolved before the guest
+//! runs, by [`crate::function`], and handed in through [`WasiSetup`].
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::registry::EntryId;
+
+/// The largest table a guest may grow to, in elements.
+pub const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+/// A limit that a guest exceeded. Returned as the error of a call or as the EXIT error of a process.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitExceeded {
+    /// `max_memory`.
+    #[error("limit `max_memory` exceeded: the guest asked for {desired} bytes of memory, the limit is {limit} bytes")]
+    Memory {
+        /// The size the guest asked for.
+        desired: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// `max_execution_ms`.
+    #[error("limit `max_execution_ms` exceeded: the guest ran longer than {ms} ms")]
+    Time {
+        /// The configured limit.
+        ms: u64,
+    },
+    /// `max_fuel`.
+    #[error("limit `max_fuel` exceeded: the guest used all of its {fuel} units of fuel")]
+    Fuel {
+        /// The configured limit.
+        fuel: u64,
+    },
+    /// A table grew past [`MAX_TABLE_ELEMENTS`].
+    #[error("the guest tried to grow a table to {desired} elements; the host allows at most {limit}")]
+    Table {
+        /// The size the guest asked for.
+        desired: usize,
+        /// The host limit.
+        limit: usize,
+    },
+}
+
+/// Enforces `max_memory` and the table limit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limiter {
+    /// `max_memory` in bytes, if set.
+    pub max_memory: Option<u64>,
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        match self.max_memory {
+            Some(limit) if desired as u64 > limit => {
+                Err(wasmtime::Error::new(LimitExceeded::Memory { desired: desired as u64, limit }))
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            return Err(wasmtime::Error::new(LimitExceeded::Table { desired, limit: MAX_TABLE_ELEMENTS }));
+        }
+        Ok(true)
+    }
+}
+
+/// How to build an instance's WASI context: everything resolved per instantiation.
+#[derive(Debug, Clone, Default)]
+pub struct WasiSetup {
+    /// Program arguments (`wasi.args`).
+    pub args: Vec<String>,
+    /// Environment visible to the guest (`wasi.env`, resolved).
+    pub env: Vec<(String, String)>,
+    /// The initial working directory (`wasi.cwd`).
+    pub cwd: Option<String>,
+}
+
+impl WasiSetup {
+    fn build(&self) -> WasiCtx {
+        let mut b = WasiCtxBuilder::new();
+        b.args(&self.args);
+        b.envs(&self.env);
+        if let Some(cwd) = &self.cwd {
+            b.initial_cwd(cwd);
+        }
+        b.build()
+    }
+}
+
+/// The data of every store.
+pub struct StoreState {
+    /// The entry this instance runs.
+    pub entry: EntryId,
+    /// Memory and table limits.
+    pub limiter: Limiter,
+    /// Host resources handed to the guest.
+    pub table: ResourceTable,
+    /// When the current call must end (`max_execution_ms`), checked at every epoch tick.
+    pub deadline: Option<(std::time::Instant, u64)>,
+    wasi_setup: Arc<WasiSetup>,
+    wasi: Option<WasiCtx>,
+    wasi_p1: Option<WasiP1Ctx>,
+}
+
+impl StoreState {
+    /// Fresh state for one instance of `entry`.
+    pub fn new(entry: EntryId, limiter: Limiter, wasi_setup: Arc<WasiSetup>) -> Self {
+        StoreState {
+            entry,
+            limiter,
+            table: ResourceTable::new(),
+            deadline: None,
+            wasi_setup,
+            wasi: None,
+            wasi_p1: None,
+        }
+    }
+
+    /// The WASI preview 1 context of a core module, built on first use.
+    pub fn wasi_p1(&mut self) -> &mut WasiP1Ctx {
+        let setup = &self.wasi_setup;
+        self.wasi_p1.get_or_insert_with(|| {
+            let mut b = WasiCtxBuilder::new();
+            b.args(&setup.args);
+            b.envs(&setup.env);
+            b.build_p1()
+        })
+    }
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        let setup = &self.wasi_setup;
+        let ctx = self.wasi.get_or_insert_with(|| setup.build());
+        WasiCtxView { ctx, table: &mut self.table }
+    }
+}

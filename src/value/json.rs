@@ -1,0 +1,76 @@
+//! JSON <-> [`Value`]: CLI arguments (`wippy call ns:f 6 '{"a":1}'`), CLI output, and the JSON payloads of the
+//! `wippy:process` interface.
+//!
+//! JSON has no bytes: [`Value::Bytes`] becomes a list of numbers on the way out. JSON numbers become integers when
+//! they are integral and fit an `i64`, floats otherwise. Non-finite floats become `null`.
+
+use super::{Map, Value};
+
+/// Converts a `serde_json::Value` into a [`Value`].
+pub fn from_json(j: serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::Str(s),
+        serde_json::Value::Array(a) => Value::List(a.into_iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => Value::Map(o.into_iter().map(|(k, v)| (k, from_json(v))).collect::<Map>()),
+    }
+}
+
+/// Converts a [`Value`] into a `serde_json::Value`.
+pub fn to_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Nil => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Str(s) => serde_json::Value::String(s.clone()),
+        Value::Bytes(b) => serde_json::Value::Array(b.iter().map(|x| serde_json::Value::from(*x)).collect()),
+        Value::List(l) => serde_json::Value::Array(l.iter().map(to_json).collect()),
+        Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+    }
+}
+
+/// Parses JSON text into a [`Value`].
+pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str(text).map(from_json)
+}
+
+/// Renders a [`Value`] as compact JSON text.
+pub fn to_json_string(v: &Value) -> String {
+    to_json(v).to_string()
+}
+
+/// Parses a command-line argument: JSON when it is valid JSON, the literal string otherwise (SPEC §7).
+pub fn parse_arg(arg: &str) -> Value {
+    parse(arg).unwrap_or_else(|_| Value::Str(arg.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let text = r#"{"b":[1,2.5,"x",null,true],"a":{"z":-3}}"#;
+        let v = parse(text).expect("valid json");
+        assert_eq!(to_json_string(&v), text);
+    }
+
+    #[test]
+    fn args_fall_back_to_strings() {
+        assert_eq!(parse_arg("42"), Value::Int(42));
+        assert_eq!(parse_arg("World"), Value::Str("World".into()));
+        assert_eq!(parse_arg("\"quoted\""), Value::Str("quoted".into()));
+        assert_eq!(parse_arg("[1, 2]"), Value::List(vec![1.into(), 2.into()]));
+    }
+
+    #[test]
+    fn bytes_become_number_lists() {
+        assert_eq!(to_json_string(&Value::Bytes(vec![1, 255])), "[1,255]");
+    }
+}

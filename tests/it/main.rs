@@ -1,0 +1,7 @@
+//! The integration tests, in one binary to keep link time down.
+
+mod calls;
+mod cli;
+mod registry;
+mod support;
+mod values;

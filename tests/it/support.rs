@@ -1,0 +1,89 @@
+//! Test helpers: temporary projects written from YAML templates, and hosts built with a small instance pool and a
+//! compiled-code cache shared by the whole test run (so each component compiles once per run, not once per test).
+
+use std::path::{Path, PathBuf};
+
+use wippy::{Host, HostBuilder, LoadError};
+
+/// The folder of the committed test binaries.
+pub(crate) fn wasm_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/wasm")
+}
+
+/// The SHA-256 of a committed test binary.
+pub(crate) fn sha(file: &str) -> String {
+    let bytes = std::fs::read(wasm_dir().join(file)).expect("fixture wasm exists");
+    wippy::runtime::binary::sha256_hex(&bytes)
+}
+
+/// A project in a temporary folder. `{wasm}` in the YAML becomes the fixture folder, `{sha:NAME}` the hash of
+/// `NAME` in it.
+pub(crate) struct Project {
+    /// The temporary project folder.
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Project {
+    pub(crate) fn new(yaml: &str) -> Project {
+        Project::with_files(&[("src/_index.yaml", yaml)])
+    }
+
+    pub(crate) fn with_files(files: &[(&str, &str)]) -> Project {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().expect("has parent")).expect("mkdir");
+            std::fs::write(full, expand(text)).expect("write");
+        }
+        Project { dir }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn build(&self) -> Result<Host, LoadError> {
+        builder(self.path()).build()
+    }
+
+    pub(crate) fn host(&self) -> Host {
+        match self.build() {
+            Ok(h) => h,
+            Err(e) => panic!("project should load:\n{e}"),
+        }
+    }
+}
+
+/// Replaces `{wasm}` and `{sha:NAME}` placeholders.
+pub(crate) fn expand(text: &str) -> String {
+    let mut out = text.replace("{wasm}", &wasm_dir().display().to_string());
+    while let Some(start) = out.find("{sha:") {
+        let end = out[start..].find('}').expect("closing brace") + start;
+        let name = out[start + 5..end].to_owned();
+        out.replace_range(start..=end, &sha(&name));
+    }
+    out
+}
+
+/// A host builder with test settings: a small pool and the shared cache.
+pub(crate) fn builder(project: &Path) -> HostBuilder {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wippy-test-cache");
+    HostBuilder::new(project).instance_slots(512).code_cache(Some(cache))
+}
+
+/// The YAML of one WASM function entry over a fixture binary.
+pub(crate) fn wasm_fn(name: &str, file: &str, method: &str, extra: &str) -> String {
+    format!(
+        "  - name: {name}\n    kind: function.wasm\n    fs: wasm\n    path: /{file}\n    hash: sha256:{{sha:{file}}}\n    method: \"{method}\"\n{extra}"
+    )
+}
+
+/// A project with the fixture folder as `t:wasm` and the given entries.
+pub(crate) fn functions(entries: &[String]) -> Project {
+    let mut yaml =
+        String::from("namespace: t\nentries:\n  - name: wasm\n    kind: fs.directory\n    directory: \"{wasm}\"\n");
+    for e in entries {
+        yaml.push_str(e);
+    }
+    Project::new(&yaml)
+}

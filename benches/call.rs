@@ -22,8 +22,8 @@ fn bench(c: &mut Criterion) {
     let engine = host.engine().clone();
     let module = wasmtime::Module::new(&engine, wat::parse_str(ANSWER_WAT).expect("wat")).expect("module");
     let core_pre = wasmtime::Linker::<()>::new(&engine).instantiate_pre(&module).expect("core pre");
-    let component = wasmtime::component::Component::from_file(&engine, format!("{project}/wasm/compute.wasm"))
-        .expect("component");
+    let component =
+        wasmtime::component::Component::from_file(&engine, format!("{project}/wasm/compute.wasm")).expect("component");
     let comp_pre = wasmtime::component::Linker::<()>::new(&engine).instantiate_pre(&component).expect("component pre");
     let new_store = |engine: &wasmtime::Engine| {
         let mut store = wasmtime::Store::new(engine, ());

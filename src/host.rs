@@ -13,8 +13,9 @@ use std::sync::Arc;
 use crate::error::CallError;
 use crate::function::pool::Pool;
 use crate::function::{self, Code};
+use crate::process::{Client, Domain, SecurityContext, System};
 use crate::registry::fields::closest;
-use crate::registry::kinds::{PoolKind, WasmRole};
+use crate::registry::kinds::{default_workers, PoolKind, WasmRole};
 use crate::registry::{Diagnostic, EntryId, EntryKind, LoadError, Registry};
 use crate::runtime::{self, EngineSettings, Runtime};
 use crate::value::Value;
@@ -112,7 +113,10 @@ impl HostBuilder {
             });
             return Err(LoadError { diagnostics: diags });
         }
-        Ok(Host { inner: Arc::new(HostInner { registry, runtime, functions, processes }) })
+        let registry = Arc::new(registry);
+        let domains = domains_of(&registry);
+        let system = Arc::new(System::new(registry.clone(), runtime.engine.clone(), processes, domains));
+        Ok(Host { inner: Arc::new(HostInner { registry, runtime, functions, system }) })
     }
 }
 
@@ -139,11 +143,36 @@ struct Function {
     pool: Pool,
 }
 
+/// The scheduling domains: every `process.host`, and the `terminal.host` (whose processes get the real terminal).
+fn domains_of(reg: &Registry) -> HashMap<EntryId, Arc<Domain>> {
+    let mut out = HashMap::new();
+    for e in reg.entries.values() {
+        let d = match &e.kind {
+            EntryKind::ProcessHost(h) => {
+                Domain::new(e.id.clone(), h.workers, h.max_processes, h.queue_size, h.cancel_timeout, false)
+            }
+            EntryKind::TerminalHost(_) => {
+                Domain::new(e.id.clone(), default_workers(), 1024, 1024, std::time::Duration::from_secs(5), true)
+            }
+            _ => continue,
+        };
+        out.insert(e.id.clone(), Arc::new(d));
+    }
+    out
+}
+
 struct HostInner {
-    registry: Registry,
+    registry: Arc<Registry>,
     runtime: Runtime,
     functions: HashMap<EntryId, Function>,
-    processes: HashMap<EntryId, Arc<Code>>,
+    system: Arc<System>,
+}
+
+impl Drop for HostInner {
+    /// Processes do not outlive their host: every one still running is terminated.
+    fn drop(&mut self) {
+        self.system.shutdown();
+    }
 }
 
 /// A loaded project: call its functions (and, later, spawn its processes).
@@ -185,10 +214,19 @@ impl Host {
         self.inner.functions.get(id).map(|f| f.code.signature())
     }
 
-    /// The prepared code of a `process.wasm` entry.
-    #[allow(dead_code)]
-    pub(crate) fn process_code(&self, id: &str) -> Option<&Arc<Code>> {
-        self.inner.processes.get(id)
+    /// The process system: the process table, names and groups of this host.
+    pub fn processes(&self) -> &Arc<System> {
+        &self.inner.system
+    }
+
+    /// A new Rust-side participant with its own PID and mailbox, running under an empty security context.
+    pub fn client(&self) -> Client {
+        Client::new(self.inner.system.clone(), SecurityContext::default())
+    }
+
+    /// A client that acts under `context`; processes it spawns inherit it.
+    pub fn client_as(&self, context: SecurityContext) -> Client {
+        Client::new(self.inner.system.clone(), context)
     }
 
     fn not_a_function(&self, id: &str) -> CallError {

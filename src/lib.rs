@@ -22,6 +22,8 @@
 //! - [`store`]: the per-instance store state, its view traits and the resource limiter.
 //! - [`function`]: preparing an entry (`InstancePre`, method resolution, WIT signatures of core modules) and the
 //!   call path; [`function::pool`] bounds concurrency per entry.
+//! - [`process`]: processes as ractor actors (Init/Step/Close), PIDs, mailboxes, monitors, links, names, groups,
+//!   and the Rust-side [`process::Client`].
 //! - [`host`]: [`Host`] and [`HostBuilder`], the Rust API.
 //! - [`error`]: the [`CallError`] of calls.
 //! - [`duration`]: `10s` / `250ms` duration text.
@@ -33,12 +35,14 @@ pub mod error;
 pub mod function;
 pub mod host;
 pub mod imports;
+pub mod process;
 pub mod registry;
 pub mod runtime;
 pub mod store;
 pub mod value;
 
-pub use error::CallError;
+pub use error::{CallError, ProcessError};
 pub use host::{Host, HostBuilder};
+pub use process::{Client, Event, Exit, Message, Pid, Received, SecurityContext};
 pub use registry::{Diagnostic, EntryId, LoadError, Registry};
 pub use value::{Map, Value};

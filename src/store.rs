@@ -89,8 +89,11 @@ pub struct WasiSetup {
 }
 
 impl WasiSetup {
-    fn build(&self) -> WasiCtx {
+    fn build(&self, terminal: bool) -> WasiCtx {
         let mut b = WasiCtxBuilder::new();
+        if terminal {
+            b.inherit_stdio();
+        }
         b.args(&self.args);
         b.envs(&self.env);
         if let Some(cwd) = &self.cwd {
@@ -110,6 +113,10 @@ pub struct StoreState {
     pub table: ResourceTable,
     /// When the current call must end (`max_execution_ms`), checked at every epoch tick.
     pub deadline: Option<(std::time::Instant, u64)>,
+    /// The process this instance runs as, for process instances.
+    pub process: Option<Box<crate::process::ProcessCtx>>,
+    /// Whether stdin, stdout and stderr are the real terminal (processes on the `terminal.host`).
+    pub terminal: bool,
     wasi_setup: Arc<WasiSetup>,
     wasi: Option<WasiCtx>,
     wasi_p1: Option<WasiP1Ctx>,
@@ -123,6 +130,8 @@ impl StoreState {
             limiter,
             table: ResourceTable::new(),
             deadline: None,
+            process: None,
+            terminal: false,
             wasi_setup,
             wasi: None,
             wasi_p1: None,
@@ -131,9 +140,12 @@ impl StoreState {
 
     /// The WASI preview 1 context of a core module, built on first use.
     pub fn wasi_p1(&mut self) -> &mut WasiP1Ctx {
-        let setup = &self.wasi_setup;
+        let (setup, terminal) = (&self.wasi_setup, self.terminal);
         self.wasi_p1.get_or_insert_with(|| {
             let mut b = WasiCtxBuilder::new();
+            if terminal {
+                b.inherit_stdio();
+            }
             b.args(&setup.args);
             b.envs(&setup.env);
             b.build_p1()
@@ -143,8 +155,8 @@ impl StoreState {
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let setup = &self.wasi_setup;
-        let ctx = self.wasi.get_or_insert_with(|| setup.build());
+        let (setup, terminal) = (&self.wasi_setup, self.terminal);
+        let ctx = self.wasi.get_or_insert_with(|| setup.build(terminal));
         WasiCtxView { ctx, table: &mut self.table }
     }
 }

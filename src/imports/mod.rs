@@ -8,8 +8,10 @@
 //! One file per import group, each reaching its state in the store through a small view trait:
 //! - [`wasi`]: `wasi:io`, `wasi:poll`, `wasi:clocks` (and the other WASI p2 groups) plus `wasi1` for core modules,
 //!   through [`wasmtime_wasi::WasiView`] implemented on [`crate::store::StoreState`];
+//! - [`process`]: `wippy:process`, process primitives for WASM processes, through [`process::ProcessView`];
 //! - [`stubs`]: the trapping stand-ins for ungranted imports.
 
+pub mod process;
 pub mod stubs;
 pub mod wasi;
 
@@ -161,7 +163,10 @@ pub fn component_linker(
 ) -> wasmtime::Result<wasmtime::component::Linker<StoreState>> {
     let mut linker = wasmtime::component::Linker::new(engine);
     for group in granted {
-        wasi::add_component_group(&mut linker, *group)?;
+        match group {
+            Group::WippyProcess => process::add_to_linker(&mut linker)?,
+            other => wasi::add_component_group(&mut linker, *other)?,
+        }
     }
     stubs::stub_component_imports(&mut linker, engine, component, entry, granted)?;
     Ok(linker)

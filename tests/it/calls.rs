@@ -221,8 +221,10 @@ async fn futures_join_all<F: std::future::Future>(futs: impl IntoIterator<Item =
 
 #[tokio::test]
 async fn a_core_module_binary_through_its_wit_signature() {
-    let wasm = wat::parse_str(r#"(module (func (export "mul") (param i64 i64) (result i64) local.get 0 local.get 1 i64.mul))"#)
-        .expect("valid WAT");
+    let wasm = wat::parse_str(
+        r#"(module (func (export "mul") (param i64 i64) (result i64) local.get 0 local.get 1 i64.mul))"#,
+    )
+    .expect("valid WAT");
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("mul.wasm"), &wasm).expect("write");
     let hash = wippy::runtime::binary::sha256_hex(&wasm);

@@ -2,6 +2,7 @@
 
 mod calls;
 mod cli;
+mod processes;
 mod registry;
 mod support;
 mod values;

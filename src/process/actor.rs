@@ -1,0 +1,193 @@
+//! The ractor actor behind every WASM process: Init, Step and Close.
+//!
+//! | Wippy | ractor | what happens |
+//! |---|---|---|
+//! | Init | `pre_start` | a store is created with the entry's limits and the process context; the instance is created from the cached `InstancePre` (a pooled slot); the arguments, already converted, are kept |
+//! | Step | `handle(Step)` | the method is called. A guest that receives, sleeps or does I/O suspends its fiber and gives its worker and thread back; a synchronous guest finishes in this one step. When the call returns, the actor stops itself |
+//! | Close | `post_stop` (or dropping the state after a kill) | the instance and store are dropped (the pool slot is free again), then the process is finalized: EXIT to monitors, LINK_DOWN to links ([`super::system`]) |
+//!
+//! `terminate` kills the actor: ractor races the Step future against its kill signal, so a guest blocked in a host
+//! call is dropped at once and a guest spinning in a loop at its next epoch yield (every tick, 2 ms). A killed actor
+//! skips `post_stop`; dropping its state runs Close with the kill reason as the EXIT error, so every path ends in
+//! exactly one finalization.
+//!
+//! Step runs inside a [`Gated`] future: it holds one of its host's `workers` permits only while it is being polled,
+//! so `workers` bounds how many processes of a host execute guest code at the same moment, and a process waiting in
+//! `receive` holds none.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use wasmtime::component::Val;
+use wasmtime::Store;
+
+use super::system::{Domain, ProcEntry, System};
+use super::ProcessCtx;
+use crate::error::CallError;
+use crate::function::{Code, Instance};
+use crate::store::StoreState;
+use crate::value::Value;
+
+/// The message that runs Step.
+pub enum ProcMsg {
+    /// Run the method.
+    Step,
+}
+
+/// The actor handler; its state is [`ProcState`].
+pub struct WasmProcess;
+
+/// What a process needs to start.
+pub struct ProcArgs {
+    pub(crate) system: Arc<System>,
+    pub(crate) entry: Arc<ProcEntry>,
+    pub(crate) code: Arc<Code>,
+    pub(crate) args: Vec<Val>,
+    pub(crate) ctx: ProcessCtx,
+}
+
+/// The state of a running WASM process.
+pub struct ProcState {
+    system: Arc<System>,
+    entry: Arc<ProcEntry>,
+    code: Arc<Code>,
+    run: Option<(Store<StoreState>, Instance)>,
+    args: Option<Vec<Val>>,
+    outcome: Option<Result<Value, CallError>>,
+}
+
+impl ProcState {
+    /// Close: releases the instance, then finalizes with the outcome (or the kill reason).
+    fn close(&mut self) {
+        // The instance handle is plain data; dropping the store frees the instance and its pool slot.
+        if let Some((store, _instance)) = self.run.take() {
+            drop(store);
+        }
+        let (value, error) = match self.outcome.take() {
+            Some(Ok(v)) => (v, None),
+            Some(Err(e)) => (Value::Nil, Some(e.to_value())),
+            None => {
+                let reason = self.entry.ctl().kill_reason.clone();
+                (Value::Nil, Some(reason.unwrap_or_else(|| Value::from("terminated"))))
+            }
+        };
+        self.system.finalize(&self.entry, value, error);
+    }
+}
+
+impl Drop for ProcState {
+    fn drop(&mut self) {
+        // After a kill ractor skips post_stop; Close runs here instead. After post_stop this is a no-op.
+        self.close();
+    }
+}
+
+impl Actor for WasmProcess {
+    type Msg = ProcMsg;
+    type State = ProcState;
+    type Arguments = ProcArgs;
+
+    async fn pre_start(&self, _myself: ActorRef<ProcMsg>, a: ProcArgs) -> Result<ProcState, ActorProcessingErr> {
+        let mut state = a.code.store_state();
+        state.process = Some(Box::new(a.ctx));
+        let mut store = a.code.new_store(&a.system.engine, state);
+        let instance = a.code.instantiate(&mut store).await.map_err(Box::new)?;
+        Ok(ProcState {
+            system: a.system,
+            entry: a.entry,
+            code: a.code,
+            run: Some((store, instance)),
+            args: Some(a.args),
+            outcome: None,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<ProcMsg>,
+        msg: ProcMsg,
+        state: &mut ProcState,
+    ) -> Result<(), ActorProcessingErr> {
+        let ProcMsg::Step = msg;
+        let (Some((store, instance)), Some(args)) = (state.run.as_mut(), state.args.take()) else {
+            return Ok(());
+        };
+        let domain = state.entry.domain.clone();
+        let call = state.code.call(store, instance, args);
+        let outcome = match &domain {
+            Some(d) => Gated::new(d, call).await,
+            None => call.await,
+        };
+        state.outcome = Some(outcome);
+        myself.stop(None);
+        Ok(())
+    }
+
+    async fn post_stop(&self, _myself: ActorRef<ProcMsg>, state: &mut ProcState) -> Result<(), ActorProcessingErr> {
+        state.close();
+        Ok(())
+    }
+}
+
+/// Polls `fut` only while holding one of the domain's worker permits, and gives the permit back whenever `fut`
+/// is pending (waiting in a host call or yielding at an epoch tick).
+pub struct Gated<'a, F> {
+    fut: Pin<Box<F>>,
+    sem: &'a Semaphore,
+    domain: &'a Domain,
+    acquire: Option<Pin<Box<dyn Future<Output = Option<SemaphorePermit<'a>>> + Send + 'a>>>,
+}
+
+impl<'a, F: Future> Gated<'a, F> {
+    /// Gates `fut` by `domain`'s workers.
+    pub fn new(domain: &'a Domain, fut: F) -> Self {
+        Gated { fut: Box::pin(fut), sem: &domain.workers, domain, acquire: None }
+    }
+}
+
+impl<F: Future> Future for Gated<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let permit = match this.acquire.as_mut() {
+            None => match this.sem.try_acquire() {
+                Ok(p) => p,
+                Err(_) => {
+                    this.domain.waiting.fetch_add(1, Ordering::AcqRel);
+                    let sem = this.sem;
+                    this.acquire = Some(Box::pin(async move { sem.acquire().await.ok() }));
+                    return Pin::new(this).poll(cx);
+                }
+            },
+            Some(acq) => match acq.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(p) => {
+                    this.acquire = None;
+                    this.domain.waiting.fetch_sub(1, Ordering::AcqRel);
+                    match p {
+                        Some(p) => p,
+                        // The semaphore is never closed; run ungated rather than hang.
+                        None => return this.fut.as_mut().poll(cx),
+                    }
+                }
+            },
+        };
+        let r = this.fut.as_mut().poll(cx);
+        drop(permit);
+        r
+    }
+}
+
+impl<F> Drop for Gated<'_, F> {
+    fn drop(&mut self) {
+        if self.acquire.take().is_some() {
+            self.domain.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}

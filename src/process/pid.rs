@@ -1,0 +1,75 @@
+//! Process identifiers.
+//!
+//! A [`Pid`] prints as `{host|0x0001a}`: the `process.host` entry the process runs on, and a serial number unique
+//! within its [`crate::Host`]. The printed form is the identity: two PIDs are equal when their text is, so a PID
+//! survives a round trip through a string (Lua, JSON payloads, the `wippy:process` interface) and works as a map key.
+//! Cloning is a reference-count increment.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A process identifier, printed `{host|0x0001a}`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pid(Arc<str>);
+
+impl Pid {
+    /// The PID of serial `serial` on `host`.
+    pub fn new(host: &str, serial: u64) -> Pid {
+        Pid(Arc::from(format!("{{{host}|0x{serial:05x}}}")))
+    }
+
+    /// Parses the printed form; `None` when `text` is not shaped like a PID.
+    pub fn parse(text: &str) -> Option<Pid> {
+        let inner = text.strip_prefix('{')?.strip_suffix('}')?;
+        let (host, serial) = inner.rsplit_once('|')?;
+        let hex = serial.strip_prefix("0x")?;
+        if host.is_empty() || hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        Some(Pid(Arc::from(text)))
+    }
+
+    /// The printed form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The host part: the `process.host` entry, or `client` for Rust-side clients.
+    pub fn host(&self) -> &str {
+        self.0.trim_start_matches('{').rsplit_once('|').map_or("", |(h, _)| h)
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::borrow::Borrow<str> for Pid {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn print_and_parse() {
+        let p = Pid::new("app:processes", 0x1a);
+        assert_eq!(p.as_str(), "{app:processes|0x0001a}");
+        assert_eq!(p.host(), "app:processes");
+        assert_eq!(Pid::parse(p.as_str()), Some(p));
+        assert_eq!(Pid::parse("app:processes|0x1"), None);
+        assert_eq!(Pid::parse("{|0x1}"), None);
+        assert_eq!(Pid::parse("{a|12}"), None);
+    }
+}

@@ -7,6 +7,10 @@
 //!
 //! Run: `cargo bench --bench call`. Results go to BENCHMARKS.md.
 
+/// The same allocator as the `wippy` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use wippy::{HostBuilder, Value};
 

@@ -214,6 +214,12 @@ impl Host {
         self.inner.functions.get(id).map(|f| f.code.signature())
     }
 
+    /// The parameters of a process entry's method: names and WIT types (`name`, `list<string>`).
+    pub fn process_params(&self, id: &str) -> Option<Vec<(String, String)>> {
+        let code = self.inner.system.codes.get(id)?;
+        Some(code.params.iter().map(|(n, t)| (n.clone(), crate::value::wit::type_name(t))).collect())
+    }
+
     /// The process system: the process table, names and groups of this host.
     pub fn processes(&self) -> &Arc<System> {
         &self.inner.system

@@ -10,6 +10,13 @@ use clap::{Parser, Subcommand};
 use wippy::value::json;
 use wippy::{Host, HostBuilder, Value};
 
+mod cli;
+
+/// mimalloc instead of glibc's malloc: spawning a process allocates and frees many small objects, and glibc's
+/// allocator was a fifth of the spawn profile (see BENCHMARKS.md). Embedders choose their own allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "wippy", version, about = "A process host for WebAssembly")]
 struct Cli {
@@ -40,6 +47,15 @@ enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// Run a command (`meta.command` of a process entry) on the terminal host; `wippy run list` lists them.
+    Run {
+        /// Run this process entry instead of a named command.
+        #[arg(short = 'x', long = "entry", value_name = "NS:ENTRY")]
+        entry: Option<String>,
+        /// The command name (or `list`), then its arguments.
+        #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
+        args: Vec<String>,
+    },
 }
 
 fn init_logging(verbose: bool) {
@@ -65,8 +81,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
+/// Instance slots for short-lived commands: enough for any command, cheap to set up (the full pool for 100,000
+/// processes takes a third of a second to reserve). `WIPPY_INSTANCE_SLOTS` overrides it.
+const CLI_INSTANCE_SLOTS: u32 = 4096;
+
+fn builder(project: &PathBuf) -> HostBuilder {
+    let slots = std::env::var("WIPPY_INSTANCE_SLOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(CLI_INSTANCE_SLOTS);
+    HostBuilder::new(project).instance_slots(slots)
+}
+
 fn load(project: &PathBuf) -> anyhow::Result<Host> {
-    HostBuilder::new(project).build().map_err(|e| anyhow::anyhow!("{e}"))
+    builder(project).build().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn print_value(v: &Value) {
@@ -83,7 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("sha256:{}", wippy::runtime::binary::sha256_hex(&bytes));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => match HostBuilder::new(&cli.project).build() {
+        Command::Check => match builder(&cli.project).build() {
             Ok(host) => {
                 println!("ok: {} entries checked", host.registry().entries.len());
                 Ok(ExitCode::SUCCESS)
@@ -96,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Run { entry, args } => run_command(&cli.project, entry, args),
         Command::Call { entry, args } => {
             let host = load(&cli.project)?;
             let args: Vec<Value> = args.iter().map(|a| json::parse_arg(a)).collect();
@@ -110,6 +136,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+    }
+}
+
+/// `wippy run`: `list`, a named command, or `-x ns:entry`.
+fn run_command(project: &PathBuf, entry: Option<String>, args: Vec<String>) -> anyhow::Result<ExitCode> {
+    let host = load(project)?;
+    let commands = cli::commands(&host);
+    let (entry, args) = match entry {
+        Some(e) => (e, args),
+        None => {
+            let Some((name, rest)) = args.split_first() else {
+                anyhow::bail!("which command? `wippy run list` shows them, `wippy run NAME [ARGS...]` runs one");
+            };
+            if name == "list" && rest.is_empty() {
+                print!("{}", cli::render_list(&commands));
+                return Ok(ExitCode::SUCCESS);
+            }
+            let found =
+                commands.iter().find(|c| c.name == *name).ok_or_else(|| cli::unknown_command(name, &commands))?;
+            (found.entry.to_string(), rest.to_vec())
+        }
+    };
+    let terminal = cli::required_hosts(&host)?;
+    let rt = runtime()?;
+    let outcome = rt.block_on(cli::run_process(&host, &entry, &terminal, &args))?;
+    match outcome {
+        Ok(value) => {
+            if !value.is_nil() {
+                print_value(&value);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

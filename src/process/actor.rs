@@ -94,6 +94,7 @@ impl Actor for WasmProcess {
 
     async fn pre_start(&self, _myself: ActorRef<ProcMsg>, a: ProcArgs) -> Result<ProcState, ActorProcessingErr> {
         let mut state = a.code.store_state();
+        state.terminal = a.entry.domain.as_ref().is_some_and(|d| d.terminal);
         state.process = Some(Box::new(a.ctx));
         let mut store = a.code.new_store(&a.system.engine, state);
         let instance = a.code.instantiate(&mut store).await.map_err(Box::new)?;
@@ -118,7 +119,7 @@ impl Actor for WasmProcess {
             return Ok(());
         };
         let domain = state.entry.domain.clone();
-        let call = state.code.call(store, instance, args);
+        let call = std::pin::pin!(state.code.call(store, instance, args));
         let outcome = match &domain {
             Some(d) => Gated::new(d, call).await,
             None => call.await,
@@ -137,7 +138,7 @@ impl Actor for WasmProcess {
 /// Polls `fut` only while holding one of the domain's worker permits, and gives the permit back whenever `fut`
 /// is pending (waiting in a host call or yielding at an epoch tick).
 pub struct Gated<'a, F> {
-    fut: Pin<Box<F>>,
+    fut: Pin<&'a mut F>,
     sem: &'a Semaphore,
     domain: &'a Domain,
     acquire: Option<Pin<Box<dyn Future<Output = Option<SemaphorePermit<'a>>> + Send + 'a>>>,
@@ -145,8 +146,8 @@ pub struct Gated<'a, F> {
 
 impl<'a, F: Future> Gated<'a, F> {
     /// Gates `fut` by `domain`'s workers.
-    pub fn new(domain: &'a Domain, fut: F) -> Self {
-        Gated { fut: Box::pin(fut), sem: &domain.workers, domain, acquire: None }
+    pub fn new(domain: &'a Domain, fut: Pin<&'a mut F>) -> Self {
+        Gated { fut, sem: &domain.workers, domain, acquire: None }
     }
 }
 
@@ -189,5 +190,46 @@ impl<F> Drop for Gated<'_, F> {
         if self.acquire.take().is_some() {
             self.domain.waiting.fetch_sub(1, Ordering::AcqRel);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::error::ProcessError;
+    use crate::registry::EntryId;
+
+    #[test]
+    fn the_gate_holds_a_worker_only_while_polling_and_bounds_the_queue() {
+        let id = EntryId::parse("t:host").expect("valid id");
+        let domain = Domain::new(id, 1, 10, 1, Duration::from_secs(1), false);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+
+        // Someone else runs: the only worker is taken.
+        let busy = domain.workers.try_acquire().expect("one permit");
+        let mut ready = std::future::ready(7);
+        let mut gated = Gated::new(&domain, Pin::new(&mut ready));
+        assert!(Pin::new(&mut gated).poll(&mut cx).is_pending(), "waits for the worker");
+        assert_eq!(domain.waiting.load(Ordering::Acquire), 1);
+        assert!(matches!(domain.reserve(), Err(ProcessError::QueueFull { queue_size: 1, .. })), "the queue is full");
+
+        drop(busy);
+        assert_eq!(Pin::new(&mut gated).poll(&mut cx), Poll::Ready(7), "runs once the worker is free");
+        assert_eq!(domain.waiting.load(Ordering::Acquire), 0);
+        assert_eq!(domain.workers.available_permits(), 1, "and gives the worker back");
+        assert!(domain.reserve().is_ok());
+    }
+
+    #[test]
+    fn a_pending_step_gives_its_worker_back() {
+        let id = EntryId::parse("t:host").expect("valid id");
+        let domain = Domain::new(id, 1, 10, 10, Duration::from_secs(1), false);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut pending = std::future::pending::<()>();
+        let mut gated = Gated::new(&domain, Pin::new(&mut pending));
+        assert!(Pin::new(&mut gated).poll(&mut cx).is_pending());
+        assert_eq!(domain.workers.available_permits(), 1, "blocked processes hold no worker");
     }
 }

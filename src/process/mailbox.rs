@@ -4,13 +4,17 @@
 //! PID, and one [`Inbox`], read only by its owner. Messages and events travel in separate unbounded FIFO queues, so
 //! delivery is FIFO per sender (in fact FIFO over all senders), a slow reader never blocks a sender, and an event
 //! (EXIT, LINK_DOWN, CANCEL) is never stuck behind thousands of messages: [`Inbox::recv`] takes events first.
+//! The queues are two `VecDeque`s under one mutex with one `Notify`: they allocate nothing until used (a channel
+//! would allocate a block per queue at creation, for every process).
 //!
 //! Payloads sent as JSON text (by WASM guests) stay JSON until a reader wants a [`Value`], so WASM-to-WASM traffic is
 //! never parsed by the host.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::Pid;
 use crate::value::{json, Map, Value};
@@ -164,53 +168,107 @@ pub enum Received {
     Event(Event),
 }
 
-/// The sending side of a mailbox. Cheap to clone.
-#[derive(Clone)]
-pub struct Mailbox {
-    messages: mpsc::UnboundedSender<Message>,
-    events: mpsc::UnboundedSender<Event>,
+/// The queues behind a mailbox. They allocate nothing until the first item arrives, so a process that never
+/// receives costs a few words here.
+#[derive(Default)]
+struct Queues {
+    messages: VecDeque<Message>,
+    events: VecDeque<Event>,
+    closed: bool,
 }
 
-/// The receiving side of a mailbox, owned by the process.
-pub struct Inbox {
-    messages: mpsc::UnboundedReceiver<Message>,
-    events: mpsc::UnboundedReceiver<Event>,
+#[derive(Default)]
+struct Shared {
+    queues: Mutex<Queues>,
+    ready: Notify,
 }
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queues> {
+        // Critical sections only push and pop: a panic cannot leave the queues half-updated.
+        self.queues.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The sending side of a mailbox. Cheap to clone.
+#[derive(Clone)]
+pub struct Mailbox(Arc<Shared>);
+
+/// The receiving side of a mailbox, owned by the process.
+pub struct Inbox(Arc<Shared>);
 
 /// A new mailbox and its inbox.
 pub fn mailbox() -> (Mailbox, Inbox) {
-    let (mt, mr) = mpsc::unbounded_channel();
-    let (et, er) = mpsc::unbounded_channel();
-    (Mailbox { messages: mt, events: et }, Inbox { messages: mr, events: er })
+    let shared = Arc::new(Shared::default());
+    (Mailbox(shared.clone()), Inbox(shared))
 }
 
 impl Mailbox {
     /// Queues a message; a closed mailbox (its process is gone) drops it silently.
     pub fn message(&self, m: Message) {
-        let _ = self.messages.send(m);
+        {
+            let mut q = self.0.lock();
+            if q.closed {
+                return;
+            }
+            q.messages.push_back(m);
+        }
+        self.0.ready.notify_one();
     }
 
     /// Queues an event; a closed mailbox drops it silently.
     pub fn event(&self, e: Event) {
-        let _ = self.events.send(e);
+        {
+            let mut q = self.0.lock();
+            if q.closed {
+                return;
+            }
+            q.events.push_back(e);
+        }
+        self.0.ready.notify_one();
+    }
+
+    /// Closes the mailbox: later items are dropped, and the inbox reports the end once it is drained.
+    pub fn close(&self) {
+        self.0.lock().closed = true;
+        self.0.ready.notify_one();
     }
 }
 
 impl Inbox {
-    /// The next event or message, events first; `None` when every sender is gone.
+    fn pop(&self, events: bool, messages: bool) -> Result<Option<Received>, ()> {
+        let mut q = self.0.lock();
+        if events {
+            if let Some(e) = q.events.pop_front() {
+                return Ok(Some(Received::Event(e)));
+            }
+        }
+        if messages {
+            if let Some(m) = q.messages.pop_front() {
+                return Ok(Some(Received::Message(m)));
+            }
+        }
+        if q.closed {
+            return Err(());
+        }
+        Ok(None)
+    }
+
+    async fn wait(&self, events: bool, messages: bool) -> Option<Received> {
+        loop {
+            match self.pop(events, messages) {
+                Ok(Some(r)) => return Some(r),
+                Err(()) => return None,
+                // `notify_one` keeps a permit when nobody waits, so an item pushed between the check and this wait
+                // is never missed.
+                Ok(None) => self.0.ready.notified().await,
+            }
+        }
+    }
+
+    /// The next event or message, events first; `None` once the mailbox is closed and drained.
     pub async fn recv(&mut self) -> Option<Received> {
-        if let Ok(e) = self.events.try_recv() {
-            return Some(Received::Event(e));
-        }
-        if let Ok(m) = self.messages.try_recv() {
-            return Some(Received::Message(m));
-        }
-        tokio::select! {
-            biased;
-            Some(e) = self.events.recv() => Some(Received::Event(e)),
-            Some(m) = self.messages.recv() => Some(Received::Message(m)),
-            else => None,
-        }
+        self.wait(true, true).await
     }
 
     /// Like [`Inbox::recv`], giving up after `timeout`.
@@ -220,21 +278,36 @@ impl Inbox {
 
     /// The next event only (messages stay queued).
     pub async fn recv_event(&mut self) -> Option<Event> {
-        self.events.recv().await
+        match self.wait(true, false).await {
+            Some(Received::Event(e)) => Some(e),
+            _ => None,
+        }
     }
 
     /// The next message only (events stay queued).
     pub async fn recv_message(&mut self) -> Option<Message> {
-        self.messages.recv().await
+        match self.wait(false, true).await {
+            Some(Received::Message(m)) => Some(m),
+            _ => None,
+        }
     }
 
     /// An event if one is queued now.
     pub fn try_recv_event(&mut self) -> Option<Event> {
-        self.events.try_recv().ok()
+        self.0.lock().events.pop_front()
     }
 
     /// A message if one is queued now.
     pub fn try_recv_message(&mut self) -> Option<Message> {
-        self.messages.try_recv().ok()
+        self.0.lock().messages.pop_front()
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        let mut q = self.0.lock();
+        q.closed = true;
+        q.messages.clear();
+        q.events.clear();
     }
 }

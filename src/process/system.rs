@@ -78,7 +78,7 @@ impl Domain {
         self.live.load(Ordering::Acquire)
     }
 
-    fn reserve(&self) -> Result<(), ProcessError> {
+    pub(crate) fn reserve(&self) -> Result<(), ProcessError> {
         if self.waiting.load(Ordering::Acquire) >= self.queue_size {
             return Err(ProcessError::QueueFull { host: self.id.clone(), queue_size: self.queue_size });
         }
@@ -529,6 +529,7 @@ impl System {
             )
         };
         self.table.remove(&entry.pid);
+        entry.mailbox.close();
         for n in names {
             self.names.remove_if(&n, |_, p| p == &entry.pid);
         }

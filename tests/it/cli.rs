@@ -51,7 +51,7 @@ fn call_errors_exit_1_with_a_message() {
 fn check_passes_on_the_quickstart() {
     let o = wippy(&["-C", "examples/quickstart", "check"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("ok: 3 entries checked"));
+    assert!(stdout(&o).contains("ok: 12 entries checked"), "{}", stdout(&o));
 }
 
 #[test]
@@ -79,4 +79,67 @@ fn hash_prints_the_digest() {
     let o = wippy(&["hash", "missing.wasm"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("cannot read `missing.wasm`"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_list_shows_the_commands() {
+    let o = wippy(&["-C", "examples/quickstart", "run", "list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "fail   A command that fails with its argument\ngreet  Greet someone via WASM\n");
+}
+
+#[test]
+fn run_greet_prints_what_the_wasm_command_writes() {
+    let o = wippy(&["-C", "examples/quickstart", "run", "greet", "World"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "Hello, World! (from a WASM process)\n");
+}
+
+#[test]
+fn a_failing_command_exits_1_with_its_error() {
+    let o = wippy(&["-C", "examples/quickstart", "run", "fail", "it broke"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("error: it broke"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    let o = wippy(&["-C", "examples/quickstart", "run", "gret"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no command `gret`") && stderr(&o).contains("did you mean `greet`?"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_x_runs_any_process_entry_and_prints_its_value() {
+    let o = wippy(&["-C", "examples/quickstart", "run", "-x", "app:compute_worker", "6", "7"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "42\n");
+    let o = wippy(&["-C", "examples/quickstart", "run", "-x", "app:answer"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("is a `function.wat`, not a process"), "{}", stderr(&o));
+}
+
+#[test]
+fn run_names_the_missing_host_entry() {
+    let p = crate::support::Project::new(concat!(
+        "namespace: t\nentries:\n  - name: wasm\n    kind: fs.directory\n    directory: \"{wasm}\"\n",
+        "  - name: c\n    kind: process.wasm\n    fs: wasm\n    path: /compute.wasm\n    hash: sha256:{sha:compute.wasm}\n    method: compute\n",
+        "    meta: {command: {name: c}}\n",
+    ));
+    let dir = p.path().to_str().expect("utf-8 path");
+    let o = wippy(&["-C", dir, "run", "c", "1", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no `terminal.host` entry") && stderr(&o).contains("kind: terminal.host"),
+        "{}",
+        stderr(&o)
+    );
+
+    let with_terminal = std::fs::read_to_string(p.path().join("src/_index.yaml")).expect("read")
+        + "  - name: terminal\n    kind: terminal.host\n";
+    std::fs::write(p.path().join("src/_index.yaml"), with_terminal).expect("write");
+    let o = wippy(&["-C", dir, "run", "c", "1", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no `process.host` entry") && stderr(&o).contains("kind: process.host"),
+        "{}",
+        stderr(&o)
+    );
 }

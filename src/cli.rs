@@ -1,0 +1,135 @@
+//! `wippy run`: commands (`meta.command` of process entries) run as processes on the terminal host.
+//!
+//! Lives beside `main.rs` as a module of the binary, not of the library: it decides exit codes and writes to the
+//! terminal.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use wippy::registry::fields::closest;
+use wippy::registry::kinds::{EntryKind, WasmRole};
+use wippy::value::{json, Value};
+use wippy::{EntryId, Event, Host};
+
+/// A runnable command.
+pub(crate) struct CommandInfo {
+    pub(crate) name: String,
+    pub(crate) short: Option<String>,
+    pub(crate) entry: EntryId,
+}
+
+/// Every command of the project, sorted by name.
+pub(crate) fn commands(host: &Host) -> Vec<CommandInfo> {
+    let mut out: Vec<CommandInfo> = host
+        .registry()
+        .entries
+        .values()
+        .filter_map(|e| match &e.kind {
+            EntryKind::Wasm(w) if w.role == WasmRole::Process => w.command.as_ref().map(|c| CommandInfo {
+                name: c.name.clone(),
+                short: c.short.clone(),
+                entry: e.id.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// `wippy run list`: one line per command, names aligned.
+pub(crate) fn render_list(commands: &[CommandInfo]) -> String {
+    if commands.is_empty() {
+        return "no commands: give a process entry `meta.command: {name: NAME, short: ...}`\n".to_owned();
+    }
+    let width = commands.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for c in commands {
+        s.push_str(&format!("{:width$}  {}\n", c.name, c.short.as_deref().unwrap_or(""), width = width));
+    }
+    s
+}
+
+pub(crate) fn unknown_command(name: &str, commands: &[CommandInfo]) -> anyhow::Error {
+    let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
+    let hint = match closest(name, &names) {
+        Some(c) => format!("did you mean `{c}`?"),
+        None if names.is_empty() => "the project declares no commands".to_owned(),
+        None => format!("the commands are: {}", names.join(", ")),
+    };
+    anyhow::anyhow!("no command `{name}`\n  hint: {hint}")
+}
+
+/// Checks that the project has a `terminal.host` and a `process.host`; returns the terminal host's ID.
+pub(crate) fn required_hosts(host: &Host) -> anyhow::Result<String> {
+    let entries = &host.registry().entries;
+    let terminal = entries.values().find(|e| matches!(e.kind, EntryKind::TerminalHost(_)));
+    let process_host = entries.values().find(|e| matches!(e.kind, EntryKind::ProcessHost(_)));
+    match (terminal, process_host) {
+        (Some(t), Some(_)) => Ok(t.id.to_string()),
+        (None, _) => bail!(
+            "the project has no `terminal.host` entry, which CLI commands run on\n  hint: add an entry `- name: terminal` with `kind: terminal.host` to an `_index.yaml`"
+        ),
+        (_, None) => bail!(
+            "the project has no `process.host` entry, which CLI commands need\n  hint: add an entry `- name: processes` with `kind: process.host` to an `_index.yaml`"
+        ),
+    }
+}
+
+/// Command-line words as arguments: a `string` parameter takes the word as it is; other parameters parse it as
+/// JSON (falling back to the string); a single `list<string>` parameter takes all words.
+fn arguments(host: &Host, entry: &str, words: &[String]) -> Vec<Value> {
+    let Some(params) = host.process_params(entry) else {
+        return words.iter().map(|w| json::parse_arg(w)).collect();
+    };
+    if let [(_, ty)] = params.as_slice() {
+        if ty == "list<string>" {
+            return vec![Value::List(words.iter().map(|w| Value::from(w.as_str())).collect())];
+        }
+    }
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| match params.get(i) {
+            Some((_, ty)) if ty == "string" => Value::from(w.as_str()),
+            _ => json::parse_arg(w),
+        })
+        .collect()
+}
+
+/// Spawns `entry` on the terminal host, monitored, and waits for its EXIT. Ctrl-C cancels it.
+pub(crate) async fn run_process(
+    host: &Host,
+    entry: &str,
+    terminal: &str,
+    words: &[String],
+) -> anyhow::Result<Result<Value, String>> {
+    let mut client = host.client();
+    let args = arguments(host, entry, words);
+    let pid = match client.spawn_monitored(entry, terminal, args).await {
+        Ok(pid) => pid,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let mut interrupted = false;
+    loop {
+        let event = tokio::select! {
+            e = client.next_event() => e,
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                let _ = client.cancel(&pid, "interrupted", Some(Duration::from_secs(2)));
+                continue;
+            }
+        };
+        match event {
+            Some(Event::Exit(e)) if e.from == pid => {
+                return Ok(match e.error {
+                    None => Ok(e.value),
+                    Some(Value::Str(s)) => Err(s),
+                    Some(other) => Err(other.to_string()),
+                });
+            }
+            Some(_) => continue,
+            None => bail!("the command's process vanished without an EXIT"),
+        }
+    }
+}

@@ -3,9 +3,11 @@
 //! Lives beside `main.rs` as a module of the binary, not of the library: it decides exit codes and writes to the
 //! terminal.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, Context};
+use supervision::{EventKind, ExitKind, SupervisorEvent};
 use wippy::registry::fields::closest;
 use wippy::registry::kinds::{EntryKind, WasmRole};
 use wippy::value::{json, Value};
@@ -131,5 +133,57 @@ pub(crate) async fn run_process(
             Some(_) => continue,
             None => bail!("the command's process vanished without an EXIT"),
         }
+    }
+}
+
+/// One line for a supervision event, as `wippy start` prints it.
+pub(crate) fn render_event(e: &SupervisorEvent) -> String {
+    let who = e.child.as_deref().unwrap_or(&e.supervisor);
+    let what = match &e.kind {
+        EventKind::Starting => "starting".to_owned(),
+        EventKind::Started => "running".to_owned(),
+        EventKind::StartFailed(why) => format!("failed to start: {why}"),
+        EventKind::Exited(ExitKind::Normal) => "exited normally".to_owned(),
+        EventKind::Exited(ExitKind::Shutdown) => "shut down".to_owned(),
+        EventKind::Exited(ExitKind::Abnormal(why)) => format!("crashed: {why}"),
+        EventKind::RestartScheduled { delay, attempt } => {
+            format!("restarting in {:.2}s (attempt {})", delay.as_secs_f64(), attempt + 1)
+        }
+        EventKind::Stopping => "stopping".to_owned(),
+        EventKind::Stopped { killed: false } => "stopped".to_owned(),
+        EventKind::Stopped { killed: true } => "killed: it did not stop within its stop_timeout".to_owned(),
+        EventKind::GaveUp(why) => format!("gave up: {why}"),
+    };
+    format!("[{}] {who}: {what}", e.supervisor)
+}
+
+/// `wippy start`: runs the deployment until Ctrl-C or SIGTERM, printing what the supervisors do.
+pub(crate) async fn start(host: &Host) -> anyhow::Result<ExitCode> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut deployment = host.start_services().await?;
+    let started = deployment.states().await;
+    eprintln!("wippy: deployment running ({} services and supervisors); Ctrl-C or SIGTERM stops it", started.len());
+    loop {
+        tokio::select! {
+            e = deployment.next_event() => match e {
+                Some(e) => eprintln!("{}", render_event(&e)),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => { eprintln!("wippy: interrupted, stopping"); break; }
+            _ = terminate.recv() => { eprintln!("wippy: SIGTERM, stopping"); break; }
+        }
+    }
+    deployment.stop().await;
+    while let Some(e) = deployment.try_event() {
+        eprintln!("{}", render_event(&e));
+    }
+    let left = host.processes().count();
+    if left == 0 {
+        eprintln!("wippy: stopped; no processes left");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("wippy: stopped, but {left} processes are still alive");
+        Ok(ExitCode::FAILURE)
     }
 }

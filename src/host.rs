@@ -105,6 +105,22 @@ impl HostBuilder {
                 Err(d) => diags.push(d),
             }
         }
+        // A service's `input` must fit its process's method: checked now, not at the first start.
+        for entry in registry.entries.values() {
+            let EntryKind::Service(s) = &entry.kind else { continue };
+            if let Some(code) = processes.get(&s.process.id) {
+                if let Err(e) = code.lower_args(&s.input) {
+                    diags.push(
+                        Diagnostic::new(
+                            Some(entry.origin.clone()),
+                            Some(entry.id.clone()),
+                            format!("`input` does not fit `{}`: {e}", s.process.id),
+                        )
+                        .with_hint(format!("the process takes `{}`", code.signature())),
+                    );
+                }
+            }
+        }
         if !diags.is_empty() {
             // File order, then position: the order a reader goes through the project.
             diags.sort_by(|a, b| {

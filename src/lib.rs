@@ -24,12 +24,15 @@
 //!   call path; [`function::pool`] bounds concurrency per entry.
 //! - [`process`]: processes as ractor actors (Init/Step/Close), PIDs, mailboxes, monitors, links, names, groups,
 //!   and the Rust-side [`process::Client`].
+//! - [`deploy`]: `process.service` and `process.supervisor` entries as supervision trees (on the `supervision`
+//!   crate), and the [`deploy::Deployment`] that `wippy start` runs.
 //! - [`host`]: [`Host`] and [`HostBuilder`], the Rust API.
 //! - [`error`]: the [`CallError`] of calls.
 //! - [`duration`]: `10s` / `250ms` duration text.
 //!
 //! The `wippy` binary (`src/main.rs`) is a thin CLI over [`Host`].
 
+pub mod deploy;
 pub mod duration;
 pub mod error;
 pub mod function;

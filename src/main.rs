@@ -47,6 +47,9 @@ enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// Start the hosts and the auto_start services and supervisors; run until Ctrl-C or SIGTERM, then stop them in
+    /// reverse dependency order.
+    Start,
     /// Run a command (`meta.command` of a process entry) on the terminal host; `wippy run list` lists them.
     Run {
         /// Run this process entry instead of a named command.
@@ -65,7 +68,18 @@ fn init_logging(verbose: bool) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// Guest traps are ordinary errors in a process host, not host bugs: do not capture a host backtrace for each one
+/// (with `RUST_BACKTRACE=1` set, every trap would pay for a stack walk). Panics keep their backtraces; setting
+/// `RUST_LIB_BACKTRACE` explicitly overrides this.
+fn quiet_error_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // Single-threaded here: nothing else reads the environment yet.
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_error_backtraces();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     match run(cli) {
@@ -122,6 +136,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Run { entry, args } => run_command(&cli.project, entry, args),
+        Command::Start => {
+            // A long-running deployment gets the full instance pool its process hosts ask for.
+            let host = HostBuilder::new(&cli.project).build().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rt = runtime()?;
+            rt.block_on(cli::start(&host))
+        }
         Command::Call { entry, args } => {
             let host = load(&cli.project)?;
             let args: Vec<Value> = args.iter().map(|a| json::parse_arg(a)).collect();

@@ -6,10 +6,11 @@
 //! | Step | `handle(Step)` | the method is called. A guest that receives, sleeps or does I/O suspends its fiber and gives its worker and thread back; a synchronous guest finishes in this one step. When the call returns, the actor stops itself |
 //! | Close | `post_stop` (or dropping the state after a kill) | the instance and store are dropped (the pool slot is free again), then the process is finalized: EXIT to monitors, LINK_DOWN to links ([`super::system`]) |
 //!
-//! `terminate` kills the actor: ractor races the Step future against its kill signal, so a guest blocked in a host
-//! call is dropped at once and a guest spinning in a loop at its next epoch yield (every tick, 2 ms). A killed actor
-//! skips `post_stop`; dropping its state runs Close with the kill reason as the EXIT error, so every path ends in
-//! exactly one finalization.
+//! `terminate` wakes a `Notify` that Step races against the guest call: a guest blocked in a host call is dropped
+//! at once, a guest spinning in a loop at its next epoch yield (every tick, 2 ms). Step then stops the actor with
+//! the kill reason, and Close runs in `post_stop` as on any other exit, so a ractor supervisor sees the reason.
+//! If the actor itself is killed through ractor (a supervisor's brutal kill), it skips `post_stop`; dropping its
+//! state runs Close instead, so every path ends in exactly one finalization.
 //!
 //! Step runs inside a [`Gated`] future: it holds one of its host's `workers` permits only while it is being polled,
 //! so `workers` bounds how many processes of a host execute guest code at the same moment, and a process waiting in
@@ -118,14 +119,36 @@ impl Actor for WasmProcess {
         let (Some((store, instance)), Some(args)) = (state.run.as_mut(), state.args.take()) else {
             return Ok(());
         };
-        let domain = state.entry.domain.clone();
+        let entry = state.entry.clone();
         let call = std::pin::pin!(state.code.call(store, instance, args));
-        let outcome = match &domain {
-            Some(d) => Gated::new(d, call).await,
-            None => call.await,
+        let run = async {
+            match &entry.domain {
+                Some(d) => Gated::new(d, call).await,
+                None => call.await,
+            }
         };
-        state.outcome = Some(outcome);
-        myself.stop(None);
+        // Terminate wins over the guest: the call future (and the guest's fiber) is dropped.
+        let outcome = tokio::select! {
+            biased;
+            _ = entry.killed.notified() => None,
+            r = run => Some(r),
+        };
+        // The stop reason is what a ractor supervisor sees (see `process::spawn_supervised`).
+        let error = match &outcome {
+            Some(Ok(_)) => None,
+            Some(Err(e)) => Some(e.to_value()),
+            None => Some(entry.ctl().kill_reason.clone().unwrap_or_else(|| Value::from("terminated"))),
+        };
+        let reason = error.map(|e| {
+            let text = crate::process::system::describe(&e);
+            if text.starts_with("shutdown") {
+                format!("shutdown: {text}")
+            } else {
+                format!("error: {text}")
+            }
+        });
+        state.outcome = outcome;
+        myself.stop(reason);
         Ok(())
     }
 

@@ -68,6 +68,50 @@ pub async fn spawn(
     opts: SpawnOptions,
     context: Arc<SecurityContext>,
 ) -> Result<Pid, ProcessError> {
+    let req = SpawnRequest { parent, entry_id, host, args, opts, context, supervisor: None, name: None };
+    spawn_inner(system, req).await.map(|(pid, _)| pid)
+}
+
+/// Like [`spawn`], with the process's actor linked to a ractor `supervisor`, and registered as `name` before it
+/// runs. The supervisor receives the actor's exit as a supervision event: no reason for a normal exit, `error: ...`
+/// for an error or a termination, `shutdown: ...` when someone ended it with a reason starting with `shutdown`.
+/// Returns the PID and the actor.
+pub async fn spawn_supervised(
+    system: &Arc<System>,
+    entry_id: &str,
+    host: &str,
+    args: Vec<Value>,
+    context: Arc<SecurityContext>,
+    supervisor: ractor::ActorCell,
+    name: Option<&str>,
+) -> Result<(Pid, ractor::ActorCell), ProcessError> {
+    let req = SpawnRequest {
+        parent: None,
+        entry_id,
+        host,
+        args,
+        opts: SpawnOptions::default(),
+        context,
+        supervisor: Some(supervisor),
+        name,
+    };
+    spawn_inner(system, req).await
+}
+
+/// Everything a spawn needs.
+struct SpawnRequest<'a> {
+    parent: Option<&'a Pid>,
+    entry_id: &'a str,
+    host: &'a str,
+    args: Vec<Value>,
+    opts: SpawnOptions,
+    context: Arc<SecurityContext>,
+    supervisor: Option<ractor::ActorCell>,
+    name: Option<&'a str>,
+}
+
+async fn spawn_inner(system: &Arc<System>, req: SpawnRequest<'_>) -> Result<(Pid, ractor::ActorCell), ProcessError> {
+    let SpawnRequest { parent, entry_id, host, args, opts, context, supervisor, name } = req;
     let code = match system.codes.get(entry_id) {
         Some(c) => c.clone(),
         None => return Err(not_a_process(system, entry_id)),
@@ -79,7 +123,11 @@ pub async fn spawn(
     let (entry, inbox) = system.new_entry(pid.clone(), Some(domain.clone()), context);
     let ctx = ProcessCtx { system: system.clone(), entry: entry.clone(), inbox };
     let args = actor::ProcArgs { system: system.clone(), entry: entry.clone(), code, args: vals, ctx };
-    let actor = match ractor::Actor::spawn(None, actor::WasmProcess, args).await {
+    let spawned = match supervisor {
+        Some(sup) => ractor::Actor::spawn_linked(None, actor::WasmProcess, args, sup).await,
+        None => ractor::Actor::spawn(None, actor::WasmProcess, args).await,
+    };
+    let actor = match spawned {
         Ok((actor, _join)) => actor,
         Err(e) => {
             // Init failed: nothing was published, so nobody can have monitored or linked it.
@@ -88,14 +136,18 @@ pub async fn spawn(
             return Err(ProcessError::Init(init_error(e, entry_id)));
         }
     };
-    entry.ctl().actor = Some(actor.get_cell());
     system.publish(&entry);
+    if let Some(name) = name {
+        if let Err(e) = system.register(name, pid.as_str()) {
+            tracing::warn!(pid = %pid, error = %e, "could not register the process under `{name}`");
+        }
+    }
     if let Some(parent) = parent {
         system.attach(parent, &entry, opts);
     }
     // Step. A send to a stopped actor fails only when it was killed in between; its Close already ran.
     let _ = actor.cast(actor::ProcMsg::Step);
-    Ok(pid)
+    Ok((pid, actor.get_cell()))
 }
 
 fn init_error(e: ractor::SpawnErr, entry_id: &str) -> CallError {

@@ -99,9 +99,6 @@ impl Domain {
     }
 }
 
-/// What can be killed: a running actor, or nothing yet (a client has no actor).
-pub(crate) type Killer = ractor::ActorCell;
-
 /// The mutable part of a process entry.
 #[derive(Default)]
 pub(crate) struct Control {
@@ -112,7 +109,6 @@ pub(crate) struct Control {
     pub(crate) trap_links: bool,
     pub(crate) names: Vec<String>,
     pub(crate) groups: Vec<String>,
-    pub(crate) actor: Option<Killer>,
     /// Why the process is being killed, when it is.
     pub(crate) kill_reason: Option<Value>,
 }
@@ -128,6 +124,8 @@ pub struct ProcEntry {
     /// The security context it runs under.
     pub context: Arc<SecurityContext>,
     pub(crate) ctl: Mutex<Control>,
+    /// Wakes the process's Step when it is terminated (a permit is kept if Step is not waiting yet).
+    pub(crate) killed: tokio::sync::Notify,
 }
 
 impl ProcEntry {
@@ -224,7 +222,14 @@ impl System {
         context: Arc<SecurityContext>,
     ) -> (Arc<ProcEntry>, Inbox) {
         let (mb, inbox) = mailbox();
-        let entry = Arc::new(ProcEntry { pid, mailbox: mb, domain, context, ctl: Mutex::new(Control::default()) });
+        let entry = Arc::new(ProcEntry {
+            pid,
+            mailbox: mb,
+            domain,
+            context,
+            ctl: Mutex::new(Control::default()),
+            killed: tokio::sync::Notify::new(),
+        });
         (entry, inbox)
     }
 
@@ -339,7 +344,7 @@ impl System {
     }
 
     pub(crate) fn kill(&self, entry: &Arc<ProcEntry>, reason: Value) {
-        let actor = {
+        {
             let mut ctl = entry.ctl();
             if ctl.exited {
                 return;
@@ -347,13 +352,14 @@ impl System {
             if ctl.kill_reason.is_none() {
                 ctl.kill_reason = Some(reason.clone());
             }
-            ctl.actor.clone()
-        };
-        match actor {
-            // The actor drops its handler (and the guest's fiber) at its next yield; dropping its state finalizes.
-            Some(a) => a.kill(),
+        }
+        if entry.domain.is_some() {
+            // Step drops the guest call (and its fiber) at once if the guest waits in a host call, or at its next
+            // epoch yield if it computes; the actor then closes with the kill reason.
+            entry.killed.notify_one();
+        } else {
             // A client has no actor: it ends here.
-            None => self.finalize(entry, Value::Nil, Some(reason)),
+            self.finalize(entry, Value::Nil, Some(reason));
         }
     }
 
@@ -520,7 +526,6 @@ impl System {
                 return;
             }
             ctl.exited = true;
-            ctl.actor = None;
             (
                 std::mem::take(&mut ctl.monitors),
                 std::mem::take(&mut ctl.links),

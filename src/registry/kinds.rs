@@ -15,8 +15,17 @@ use crate::imports::Group;
 use crate::value::{Map, Value};
 
 /// Every kind this build understands, as written in YAML.
-pub const KNOWN_KINDS: &[&str] =
-    &["fs.directory", "env.variable", "function.wat", "function.wasm", "process.wasm", "process.host", "terminal.host"];
+pub const KNOWN_KINDS: &[&str] = &[
+    "fs.directory",
+    "env.variable",
+    "function.wat",
+    "function.wasm",
+    "process.wasm",
+    "process.host",
+    "terminal.host",
+    "process.service",
+    "process.supervisor",
+];
 
 /// One registry entry.
 #[derive(Debug, Clone)]
@@ -44,6 +53,10 @@ pub enum EntryKind {
     ProcessHost(ProcessHost),
     /// `terminal.host`.
     TerminalHost(TerminalHost),
+    /// `process.service`.
+    Service(Box<Service>),
+    /// `process.supervisor`.
+    Supervisor(Box<SupervisorEntry>),
 }
 
 impl EntryKind {
@@ -59,6 +72,8 @@ impl EntryKind {
             },
             EntryKind::ProcessHost(_) => "process.host",
             EntryKind::TerminalHost(_) => "terminal.host",
+            EntryKind::Service(_) => "process.service",
+            EntryKind::Supervisor(_) => "process.supervisor",
         }
     }
 }
@@ -262,6 +277,119 @@ pub struct TerminalHost {
     pub hide_logs: bool,
 }
 
+/// `lifecycle.restart` of a service: how its restarts are spaced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RestartPolicy {
+    /// `initial_delay` (default 1 s).
+    pub initial_delay: Duration,
+    /// `max_delay` (default 90 s).
+    pub max_delay: Duration,
+    /// `backoff_factor` (default 2.0).
+    pub backoff_factor: f64,
+    /// `jitter` (default 0.1).
+    pub jitter: f64,
+    /// `max_attempts` (default 0 = unlimited).
+    pub max_attempts: u32,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(90),
+            backoff_factor: 2.0,
+            jitter: 0.1,
+            max_attempts: 0,
+        }
+    }
+}
+
+/// The `lifecycle` block (SPEC §6), with Wippy's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifecycle {
+    /// Started by `wippy start`.
+    pub auto_start: bool,
+    /// How long a start may take.
+    pub start_timeout: Duration,
+    /// How long a stop may take before the process is killed.
+    pub stop_timeout: Duration,
+    /// Running this long resets the restart attempt counter.
+    pub stable_threshold: Duration,
+    /// Started before this entry, stopped after it.
+    pub requires: Vec<Ref>,
+    /// Restart spacing.
+    pub restart: RestartPolicy,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            auto_start: false,
+            start_timeout: Duration::from_secs(10),
+            stop_timeout: Duration::from_secs(10),
+            stable_threshold: Duration::from_secs(5),
+            requires: Vec::new(),
+            restart: RestartPolicy::default(),
+        }
+    }
+}
+
+/// `restart_type` of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestartType {
+    /// Always restarted.
+    #[default]
+    Permanent,
+    /// Restarted after an abnormal exit only.
+    Transient,
+    /// Never restarted.
+    Temporary,
+}
+
+/// `process.service`: a process kept running under supervision.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// The process entry it runs.
+    pub process: Ref,
+    /// The process host it runs on.
+    pub host: Ref,
+    /// The arguments.
+    pub input: Vec<Value>,
+    /// When it is restarted.
+    pub restart_type: RestartType,
+    /// Start, stop and restart behaviour.
+    pub lifecycle: Lifecycle,
+}
+
+/// `strategy` of a supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Restart only the failed child.
+    #[default]
+    OneForOne,
+    /// Restart every child.
+    OneForAll,
+    /// Restart the failed child and those started after it.
+    RestForOne,
+}
+
+/// `process.supervisor`: an OTP supervisor over services and supervisors.
+#[derive(Debug, Clone)]
+pub struct SupervisorEntry {
+    /// The strategy.
+    pub strategy: Strategy,
+    /// `intensity.max_restarts` (default 3).
+    pub max_restarts: u32,
+    /// `intensity.period` (default 5 s).
+    pub period: Duration,
+    /// The children, in start order.
+    pub children: Vec<Ref>,
+    /// Start and stop behaviour (`restart` spaces the supervisor's own restarts by its parent).
+    pub lifecycle: Lifecycle,
+    /// When its parent restarts it.
+    pub restart_type: RestartType,
+}
+
 /// The default number of workers of a `process.host`: the machine's cores.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -357,6 +485,8 @@ fn parse_entry(root: &Path, ns: &str, node: &Node, sink: &mut Sink<'_>) -> Optio
         "terminal.host" => {
             Some(EntryKind::TerminalHost(TerminalHost { hide_logs: f.bool("hide_logs", sink).unwrap_or(false) }))
         }
+        "process.service" => parse_service(ns, &mut f, sink).map(|s| EntryKind::Service(Box::new(s))),
+        "process.supervisor" => parse_supervisor(ns, &mut f, sink).map(|s| EntryKind::Supervisor(Box::new(s))),
         other => {
             let hint = match closest(other, KNOWN_KINDS) {
                 Some(c) => format!("did you mean `{c}`? known kinds: {}", KNOWN_KINDS.join(", ")),
@@ -667,12 +797,141 @@ fn parse_process_host(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Option<Process
         h.finish(sink);
     }
     if let Some(n) = f.node("lifecycle") {
-        if let Some(mut l) = Fields::new(n, "`lifecycle`", sink) {
-            l.bool("auto_start", sink);
-            l.finish(sink);
-        }
+        // Hosts are always running; the block is accepted for symmetry with services and validated.
+        parse_lifecycle("", n, sink);
     }
     Some(host)
+}
+
+fn parse_restart_type(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> RestartType {
+    match f.string("restart_type", sink) {
+        None => RestartType::Permanent,
+        Some((t, pos)) => match t.as_str() {
+            "permanent" => RestartType::Permanent,
+            "transient" => RestartType::Transient,
+            "temporary" => RestartType::Temporary,
+            other => {
+                sink.error_hint(
+                    pos,
+                    format!("unknown restart type `{other}`"),
+                    "use `permanent`, `transient` or `temporary`",
+                );
+                RestartType::Permanent
+            }
+        },
+    }
+}
+
+fn parse_lifecycle(ns: &str, node: &Node, sink: &mut Sink<'_>) -> Lifecycle {
+    let mut l = Lifecycle::default();
+    let Some(mut f) = Fields::new(node, "`lifecycle`", sink) else { return l };
+    if let Some(b) = f.bool("auto_start", sink) {
+        l.auto_start = b;
+    }
+    if let Some(d) = f.duration("start_timeout", sink) {
+        l.start_timeout = d;
+    }
+    if let Some(d) = f.duration("stop_timeout", sink) {
+        l.stop_timeout = d;
+    }
+    if let Some(d) = f.duration("stable_threshold", sink) {
+        l.stable_threshold = d;
+    }
+    for (r, pos) in f.string_list("requires", sink).unwrap_or_default() {
+        if let Some(r) = parse_ref(ns, &r, pos, "requires", sink) {
+            l.requires.push(r);
+        }
+    }
+    if let Some(n) = f.node("restart") {
+        if let Some(mut r) = Fields::new(n, "`lifecycle.restart`", sink) {
+            if let Some(d) = r.duration("initial_delay", sink) {
+                l.restart.initial_delay = d;
+            }
+            if let Some(d) = r.duration("max_delay", sink) {
+                l.restart.max_delay = d;
+            }
+            if let Some(x) = r.float("backoff_factor", sink) {
+                if x < 1.0 {
+                    sink.error(r.pos, "`backoff_factor` must be at least 1.0");
+                }
+                l.restart.backoff_factor = x;
+            }
+            if let Some(x) = r.float("jitter", sink) {
+                if !(0.0..=1.0).contains(&x) {
+                    sink.error(r.pos, "`jitter` must be between 0.0 and 1.0");
+                }
+                l.restart.jitter = x;
+            }
+            if let Some(x) = r.uint("max_attempts", sink) {
+                l.restart.max_attempts = x.min(u64::from(u32::MAX)) as u32;
+            }
+            r.finish(sink);
+        }
+    }
+    f.finish(sink);
+    l
+}
+
+fn parse_service(ns: &str, f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Option<Service> {
+    let process = f.required_string("process", sink).and_then(|(t, p)| parse_ref(ns, &t, p, "process", sink));
+    let host = f.required_string("host", sink).and_then(|(t, p)| parse_ref(ns, &t, p, "host", sink));
+    let input = match f.node("input") {
+        None => Vec::new(),
+        Some(n) => match n.to_value() {
+            Value::List(items) => items,
+            _ => {
+                sink.error_hint(n.pos, "field `input` must be a list of arguments", "write `input: [6, 7]`");
+                Vec::new()
+            }
+        },
+    };
+    let restart_type = parse_restart_type(f, sink);
+    let lifecycle = f.node("lifecycle").map(|n| parse_lifecycle(ns, n, sink)).unwrap_or_default();
+    Some(Service { process: process?, host: host?, input, restart_type, lifecycle })
+}
+
+fn parse_supervisor(ns: &str, f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Option<SupervisorEntry> {
+    let strategy = match f.string("strategy", sink) {
+        None => Strategy::OneForOne,
+        Some((t, pos)) => match t.as_str() {
+            "one_for_one" => Strategy::OneForOne,
+            "one_for_all" => Strategy::OneForAll,
+            "rest_for_one" => Strategy::RestForOne,
+            other => {
+                sink.error_hint(
+                    pos,
+                    format!("unknown strategy `{other}`"),
+                    "use `one_for_one`, `one_for_all` or `rest_for_one`",
+                );
+                Strategy::OneForOne
+            }
+        },
+    };
+    let (mut max_restarts, mut period) = (3u32, Duration::from_secs(5));
+    if let Some(n) = f.node("intensity") {
+        if let Some(mut i) = Fields::new(n, "`intensity`", sink) {
+            if let Some(m) = i.uint("max_restarts", sink) {
+                max_restarts = m.min(u64::from(u32::MAX)) as u32;
+            }
+            if let Some(p) = i.duration("period", sink) {
+                period = p;
+            }
+            i.finish(sink);
+        }
+    }
+    let has_children = f.has("children");
+    let children: Vec<Ref> = f
+        .string_list("children", sink)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(c, pos)| parse_ref(ns, &c, pos, "children", sink))
+        .collect();
+    if !has_children {
+        sink.error(f.pos, "missing required field `children` in entry");
+    }
+    let restart_type = parse_restart_type(f, sink);
+    let lifecycle = f.node("lifecycle").map(|n| parse_lifecycle(ns, n, sink)).unwrap_or_default();
+    Some(SupervisorEntry { strategy, max_restarts, period, children, lifecycle, restart_type })
 }
 
 /// The references of an entry: (field, reference, the kinds it may point at).
@@ -688,6 +947,19 @@ fn references(kind: &EntryKind) -> Vec<(&'static str, &Ref, &'static [&'static s
         for m in &w.wasi.mounts {
             out.push(("wasi.mounts.fs", &m.fs, &["fs.directory"][..]));
         }
+    }
+    const SUPERVISED: &[&str] = &["process.service", "process.supervisor"];
+    match kind {
+        EntryKind::Service(s) => {
+            out.push(("process", &s.process, &["process.wasm"][..]));
+            out.push(("host", &s.host, &["process.host", "terminal.host"][..]));
+            out.extend(s.lifecycle.requires.iter().map(|r| ("requires", r, SUPERVISED)));
+        }
+        EntryKind::Supervisor(s) => {
+            out.extend(s.children.iter().map(|r| ("children", r, SUPERVISED)));
+            out.extend(s.lifecycle.requires.iter().map(|r| ("requires", r, SUPERVISED)));
+        }
+        _ => {}
     }
     out
 }
@@ -748,6 +1020,66 @@ pub fn check_references(reg: &Registry, diags: &mut Vec<Diagnostic>) {
                     );
                 } else {
                     commands.push((&c.name, entry));
+                }
+            }
+        }
+    }
+}
+
+/// Checks what only the whole tree can tell: `requires` cycles, supervisors that contain themselves, and children
+/// claimed by two supervisors.
+pub fn check_supervision(reg: &Registry, diags: &mut Vec<Diagnostic>) {
+    let supervised: Vec<&Entry> =
+        reg.entries.values().filter(|e| matches!(e.kind, EntryKind::Service(_) | EntryKind::Supervisor(_))).collect();
+    let ids: Vec<EntryId> = supervised.iter().map(|e| e.id.clone()).collect();
+    let edges = |field: fn(&EntryKind) -> Vec<EntryId>| {
+        move |id: &EntryId| reg.entries.get(id).map(|e| field(&e.kind)).unwrap_or_default()
+    };
+    let requires = |k: &EntryKind| match k {
+        EntryKind::Service(s) => s.lifecycle.requires.iter().map(|r| r.id.clone()).collect(),
+        EntryKind::Supervisor(s) => s.lifecycle.requires.iter().map(|r| r.id.clone()).collect(),
+        _ => Vec::new(),
+    };
+    let children = |k: &EntryKind| match k {
+        EntryKind::Supervisor(s) => s.children.iter().map(|r| r.id.clone()).collect(),
+        _ => Vec::new(),
+    };
+    for (what, field, hint) in [
+        ("`requires` forms a cycle", requires as fn(&EntryKind) -> Vec<EntryId>, "remove one of these requirements"),
+        (
+            "supervisors contain each other",
+            children as fn(&EntryKind) -> Vec<EntryId>,
+            "a supervisor cannot be its own descendant",
+        ),
+    ] {
+        if let Err(cycle) = supervision::order::start_order(&ids, edges(field)) {
+            let path: Vec<String> = cycle.iter().map(|c| format!("`{c}`")).collect();
+            let first = reg.entries.get(&cycle[0]);
+            diags.push(
+                Diagnostic::new(
+                    first.map(|e| e.origin.clone()),
+                    Some(cycle[0].clone()),
+                    format!("{what}: {}", path.join(" -> ")),
+                )
+                .with_hint(hint),
+            );
+        }
+    }
+    let mut parent: Vec<(&EntryId, &EntryId)> = Vec::new();
+    for e in &supervised {
+        if let EntryKind::Supervisor(s) = &e.kind {
+            for c in &s.children {
+                if let Some((_, other)) = parent.iter().find(|(child, _)| **child == c.id) {
+                    diags.push(
+                        Diagnostic::new(
+                            Some(e.origin.at(c.pos)),
+                            Some(e.id.clone()),
+                            format!("`{}` is already a child of `{other}`", c.id),
+                        )
+                        .with_hint("a service or supervisor has one parent supervisor"),
+                    );
+                } else {
+                    parent.push((&c.id, &e.id));
                 }
             }
         }

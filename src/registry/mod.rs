@@ -283,6 +283,9 @@ impl Registry {
         let mut registry = Registry { root: root.to_path_buf(), entries };
         let before = diags.len();
         kinds::check_references(&registry, &mut diags);
+        if diags.len() == before {
+            kinds::check_supervision(&registry, &mut diags);
+        }
         let broken: Vec<EntryId> = diags[before..].iter().filter_map(|d| d.entry.clone()).collect();
         registry.entries.retain(|id, _| !broken.contains(id));
         (registry, diags)

@@ -4,5 +4,6 @@ mod calls;
 mod cli;
 mod processes;
 mod registry;
+mod supervisors;
 mod support;
 mod values;

@@ -164,6 +164,21 @@ impl Guest for Procs {
         Err(msg)
     }
 
+    fn flaky(min_ms: u32, max_ms: u32) {
+        let span = u64::from(max_ms.saturating_sub(min_ms)) + 1;
+        let ms = u64::from(min_ms) + wasi::random::random::get_random_u64() % span;
+        // Wait in slices so a CANCEL (shutdown) is noticed within 50 ms.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+        while std::time::Instant::now() < deadline {
+            if let Some(m) = p::receive(Some(50)) {
+                if m.topic == "@pid.cancel" {
+                    return;
+                }
+            }
+        }
+        core::arch::wasm32::unreachable()
+    }
+
     fn compute(a: i32, b: i32) -> i32 {
         a.wrapping_mul(b)
     }

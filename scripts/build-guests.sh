@@ -18,6 +18,7 @@ declare -A dest=(
   [types]="tests/fixtures/wasm/types.wasm"
   [behave]="tests/fixtures/wasm/behave.wasm"
   [compute]="tests/fixtures/wasm/compute.wasm examples/quickstart/wasm/compute.wasm"
+  [caps]="tests/fixtures/wasm/caps.wasm"
   [procs]="tests/fixtures/wasm/procs.wasm examples/quickstart/wasm/procs.wasm examples/supervision/wasm/procs.wasm"
 )
 

@@ -112,6 +112,24 @@ pub enum CallError {
         /// Why.
         message: String,
     },
+    /// A required environment variable is not set.
+    #[error("`{entry}` needs the environment variable `{os_name}` (entry `{variable}`), which is not set\n  hint: set `{os_name}`, or give `{variable}` a `default`")]
+    MissingEnv {
+        /// The entry being instantiated.
+        entry: EntryId,
+        /// The `env.variable` entry.
+        variable: EntryId,
+        /// The OS variable name.
+        os_name: String,
+    },
+    /// Calls through `funcs` nested deeper than the limit.
+    #[error("`{entry}`: calls through `funcs` nest deeper than {limit} levels")]
+    TooDeep {
+        /// The entry that made the call.
+        entry: EntryId,
+        /// The limit.
+        limit: u32,
+    },
     /// The call was cancelled or the process terminated.
     #[error("`{entry}`: {message}")]
     Cancelled {
@@ -138,6 +156,8 @@ impl CallError {
             | CallError::Exit { entry, .. }
             | CallError::Busy { entry, .. }
             | CallError::Instantiate { entry, .. }
+            | CallError::MissingEnv { entry, .. }
+            | CallError::TooDeep { entry, .. }
             | CallError::Cancelled { entry, .. } => Some(entry),
         }
     }

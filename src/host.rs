@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use crate::error::CallError;
 use crate::function::pool::Pool;
-use crate::function::{self, Code};
+use crate::function::{self, Function, Functions};
+use crate::imports::wasi::EnvSource;
 use crate::process::{Client, Domain, SecurityContext, System};
-use crate::registry::fields::closest;
 use crate::registry::kinds::{default_workers, PoolKind, WasmRole};
 use crate::registry::{Diagnostic, EntryId, EntryKind, LoadError, Registry};
 use crate::runtime::{self, EngineSettings, Runtime};
@@ -27,6 +27,7 @@ pub struct HostBuilder {
     cache_dir: Option<PathBuf>,
     instance_slots: Option<u32>,
     memory_slot: Option<u64>,
+    env: EnvSource,
 }
 
 impl HostBuilder {
@@ -37,7 +38,14 @@ impl HostBuilder {
             cache_dir: runtime::cache::default_dir(),
             instance_slots: None,
             memory_slot: None,
+            env: EnvSource::Process,
         }
+    }
+
+    /// Reads `env.variable` values from `vars` instead of the process environment (embedding, tests).
+    pub fn environment(mut self, vars: HashMap<String, String>) -> Self {
+        self.env = EnvSource::Map(Arc::new(vars));
+        self
     }
 
     /// Where compiled code is cached; `None` disables the cache.
@@ -86,11 +94,24 @@ impl HostBuilder {
                 format!("cannot create the WASM engine: {}", function::flat(&e)),
             ))
         })?;
+        // `auto_init` folders are created before anything that mounts them is prepared.
+        for entry in registry.entries.values() {
+            let EntryKind::FsDirectory(d) = &entry.kind else { continue };
+            if d.auto_init && !d.directory.exists() {
+                if let Err(e) = create_dir(&d.directory, d.mode) {
+                    diags.push(Diagnostic::new(
+                        Some(entry.origin.clone()),
+                        Some(entry.id.clone()),
+                        format!("cannot create the folder `{}`: {e}", d.directory.display()),
+                    ));
+                }
+            }
+        }
         let mut functions = HashMap::new();
         let mut processes = HashMap::new();
         for entry in registry.entries.values() {
             let EntryKind::Wasm(w) = &entry.kind else { continue };
-            match function::prepare(&runtime, &registry, entry, w) {
+            match function::prepare(&runtime, &registry, entry, w, &self.env) {
                 Ok(code) => {
                     let code = Arc::new(code);
                     match w.role {
@@ -131,7 +152,9 @@ impl HostBuilder {
         }
         let registry = Arc::new(registry);
         let domains = domains_of(&registry);
-        let system = Arc::new(System::new(registry.clone(), runtime.engine.clone(), processes, domains));
+        let functions = Arc::new(Functions::new(functions, runtime.engine.clone(), registry.clone()));
+        let system =
+            Arc::new(System::new(registry.clone(), runtime.engine.clone(), processes, domains, functions.clone()));
         Ok(Host { inner: Arc::new(HostInner { registry, runtime, functions, system }) })
     }
 }
@@ -152,11 +175,6 @@ fn slots_for(reg: &Registry) -> u32 {
         }
     }
     total.clamp(256, u64::from(runtime::DEFAULT_INSTANCE_SLOTS)) as u32
-}
-
-struct Function {
-    code: Arc<Code>,
-    pool: Pool,
 }
 
 /// The scheduling domains: every `process.host`, and the `terminal.host` (whose processes get the real terminal).
@@ -180,8 +198,13 @@ fn domains_of(reg: &Registry) -> HashMap<EntryId, Arc<Domain>> {
 struct HostInner {
     registry: Arc<Registry>,
     runtime: Runtime,
-    functions: HashMap<EntryId, Function>,
+    functions: Arc<Functions>,
     system: Arc<System>,
+}
+
+fn create_dir(dir: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
 }
 
 impl Drop for HostInner {
@@ -218,16 +241,20 @@ impl Host {
         &self.inner.runtime.settings
     }
 
-    /// Calls the function entry `id` with `args`; the result is mapped per SPEC §3.
+    /// Calls the function entry `id` with `args` under an empty security context; the result is mapped per
+    /// SPEC §3.
     pub async fn call(&self, id: &str, args: Vec<Value>) -> Result<Value, CallError> {
-        let f = self.inner.functions.get(id).ok_or_else(|| self.not_a_function(id))?;
-        let _slot = f.pool.acquire(&f.code.id).await?;
-        f.code.invoke(&self.inner.runtime.engine, &args).await
+        self.call_as(SecurityContext::default(), id, args).await
+    }
+
+    /// Calls the function entry `id` as `context`: the function, and everything it calls or spawns, runs under it.
+    pub async fn call_as(&self, context: SecurityContext, id: &str, args: Vec<Value>) -> Result<Value, CallError> {
+        self.inner.functions.call(Arc::new(context), 0, id, args).await
     }
 
     /// The signature of a function entry as WIT text, e.g. `compute(a: s32, b: s32) -> s32`.
     pub fn signature(&self, id: &str) -> Option<String> {
-        self.inner.functions.get(id).map(|f| f.code.signature())
+        self.inner.functions.signature(id)
     }
 
     /// The parameters of a process entry's method: names and WIT types (`name`, `list<string>`).
@@ -249,19 +276,5 @@ impl Host {
     /// A client that acts under `context`; processes it spawns inherit it.
     pub fn client_as(&self, context: SecurityContext) -> Client {
         Client::new(self.inner.system.clone(), context)
-    }
-
-    fn not_a_function(&self, id: &str) -> CallError {
-        if let Some(entry) = self.inner.registry.get(id) {
-            let hint = match &entry.kind {
-                EntryKind::Wasm(w) if w.role == WasmRole::Process => {
-                    format!("spawn it as a process, or run it with `wippy run -x {id}`")
-                }
-                _ => "only `function.wat` and `function.wasm` entries can be called".to_owned(),
-            };
-            return CallError::NotAFunction { id: entry.id.clone(), kind: entry.kind.name(), hint };
-        }
-        let ids: Vec<&str> = self.inner.functions.keys().map(EntryId::as_str).collect();
-        CallError::UnknownEntry { id: id.to_owned(), suggestion: closest(id, &ids).map(str::to_owned) }
     }
 }

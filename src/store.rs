@@ -6,14 +6,19 @@
 //!
 //! The WASI context is built lazily, on the first WASI call: a pure function that never touches WASI pays nothing for
 //! it. Values that must be checked at instantiation (required environment variables) are resolved before the guest
-//! runs, by [`crate::function`], and handed in through [`WasiSetup`].
+//! runs, by [`crate::function`], and handed in with the entry's [`WasiSetup`].
 
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::function::Functions;
+use crate::imports::stdio::LogTag;
+use crate::imports::wasi::{Stdio, WasiSetup};
+use crate::process::SecurityContext;
 use crate::registry::EntryId;
 
 /// The largest table a guest may grow to, in elements.
@@ -77,32 +82,6 @@ impl wasmtime::ResourceLimiter for Limiter {
     }
 }
 
-/// How to build an instance's WASI context: everything resolved per instantiation.
-#[derive(Debug, Clone, Default)]
-pub struct WasiSetup {
-    /// Program arguments (`wasi.args`).
-    pub args: Vec<String>,
-    /// Environment visible to the guest (`wasi.env`, resolved).
-    pub env: Vec<(String, String)>,
-    /// The initial working directory (`wasi.cwd`).
-    pub cwd: Option<String>,
-}
-
-impl WasiSetup {
-    fn build(&self, terminal: bool) -> WasiCtx {
-        let mut b = WasiCtxBuilder::new();
-        if terminal {
-            b.inherit_stdio();
-        }
-        b.args(&self.args);
-        b.envs(&self.env);
-        if let Some(cwd) = &self.cwd {
-            b.initial_cwd(cwd);
-        }
-        b.build()
-    }
-}
-
 /// The data of every store.
 pub struct StoreState {
     /// The entry this instance runs.
@@ -115,48 +94,76 @@ pub struct StoreState {
     pub deadline: Option<(std::time::Instant, u64)>,
     /// The process this instance runs as, for process instances.
     pub process: Option<Box<crate::process::ProcessCtx>>,
-    /// Whether stdin, stdout and stderr are the real terminal (processes on the `terminal.host`).
-    pub terminal: bool,
+    /// The security context the instance runs under (inherited by every call and spawn it makes).
+    pub context: Arc<SecurityContext>,
+    /// The host's functions, for the `funcs` import.
+    pub funcs: Option<Arc<Functions>>,
+    /// How deeply `funcs` calls are nested at this instance.
+    pub call_depth: u32,
+    /// Streams dropped by the guest while their pollables lived; deleted with their last pollable.
+    pub orphans: Vec<crate::imports::wasi::Orphan>,
+    stdio: Stdio,
     wasi_setup: Arc<WasiSetup>,
+    wasi_env: Vec<(String, String)>,
     wasi: Option<WasiCtx>,
     wasi_p1: Option<WasiP1Ctx>,
+    http: Option<WasiHttpCtx>,
 }
 
 impl StoreState {
-    /// Fresh state for one instance of `entry`.
-    pub fn new(entry: EntryId, limiter: Limiter, wasi_setup: Arc<WasiSetup>) -> Self {
+    /// Fresh state for one instance of `entry`, with its environment already resolved.
+    pub fn new(entry: EntryId, limiter: Limiter, wasi_setup: Arc<WasiSetup>, wasi_env: Vec<(String, String)>) -> Self {
+        let stdio = Stdio::Log(Arc::new(LogTag { entry: entry.clone(), pid: None }));
         StoreState {
             entry,
             limiter,
             table: ResourceTable::new(),
             deadline: None,
             process: None,
-            terminal: false,
+            context: Arc::default(),
+            funcs: None,
+            call_depth: 0,
+            orphans: Vec::new(),
+            stdio,
             wasi_setup,
+            wasi_env,
             wasi: None,
             wasi_p1: None,
+            http: None,
         }
+    }
+
+    /// Routes stdio to the real terminal (processes on the `terminal.host`).
+    pub fn use_terminal(&mut self) {
+        self.stdio = Stdio::Terminal;
+    }
+
+    /// Tags logged output with the process's PID.
+    pub fn tag_pid(&mut self, pid: crate::process::Pid) {
+        self.stdio = Stdio::Log(Arc::new(LogTag { entry: self.entry.clone(), pid: Some(pid) }));
     }
 
     /// The WASI preview 1 context of a core module, built on first use.
     pub fn wasi_p1(&mut self) -> &mut WasiP1Ctx {
-        let (setup, terminal) = (&self.wasi_setup, self.terminal);
-        self.wasi_p1.get_or_insert_with(|| {
-            let mut b = WasiCtxBuilder::new();
-            if terminal {
-                b.inherit_stdio();
-            }
-            b.args(&setup.args);
-            b.envs(&setup.env);
-            b.build_p1()
-        })
+        let (setup, env, stdio) = (&self.wasi_setup, &self.wasi_env, &self.stdio);
+        self.wasi_p1.get_or_insert_with(|| setup.builder(env, stdio).build_p1())
     }
 }
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        let (setup, terminal) = (&self.wasi_setup, self.terminal);
-        let ctx = self.wasi.get_or_insert_with(|| setup.build(terminal));
+        let (setup, env, stdio) = (&self.wasi_setup, &self.wasi_env, &self.stdio);
+        let ctx = self.wasi.get_or_insert_with(|| setup.builder(env, stdio).build());
         WasiCtxView { ctx, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: wasmtime_wasi_http::default_hooks(),
+            table: &mut self.table,
+            ctx: self.http.get_or_insert_with(WasiHttpCtx::new),
+        }
     }
 }

@@ -17,6 +17,7 @@
 pub mod pool;
 pub mod signature;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,12 +25,15 @@ use wasmtime::component::{ComponentExportIndex, Type, Val};
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::error::CallError;
-use crate::imports::{self, CapabilityDenied};
-use crate::registry::kinds::{Limits, WasmEntry, WasmSource};
+use crate::imports::wasi::{EnvBinding, EnvSource, MountSpec, WasiSetup};
+use crate::imports::{self, CapabilityDenied, Group};
+use crate::process::SecurityContext;
+use crate::registry::fields::closest;
+use crate::registry::kinds::{Limits, WasmEntry, WasmRole, WasmSource};
 use crate::registry::{Diagnostic, Entry, EntryId, EntryKind, Registry};
 use crate::runtime::binary::{self, BinaryKind};
 use crate::runtime::{Compiled, Runtime};
-use crate::store::{LimitExceeded, Limiter, StoreState, WasiSetup};
+use crate::store::{LimitExceeded, Limiter, StoreState};
 use crate::value::wit::{self, ConvertError};
 use crate::value::Value;
 use signature::{Scalar, Signature};
@@ -54,7 +58,78 @@ pub struct Code {
     pub limits: Limits,
     /// How to build the WASI context.
     pub wasi: Arc<WasiSetup>,
+    /// Whether the entry was granted `funcs` (its stores get the function table).
+    pub uses_funcs: bool,
     kind: CodeKind,
+}
+
+/// What a call carries besides its arguments: who it runs for, and the functions it may call.
+#[derive(Clone, Default)]
+pub struct Invocation {
+    /// The caller's security context.
+    pub context: Arc<SecurityContext>,
+    /// The function table, for the `funcs` import.
+    pub funcs: Option<Arc<Functions>>,
+    /// How deeply `funcs` calls are nested.
+    pub depth: u32,
+}
+
+/// How deeply calls through `funcs` may nest.
+pub const MAX_CALL_DEPTH: u32 = 32;
+
+/// A callable function entry: its code and its pool.
+pub struct Function {
+    /// The prepared code.
+    pub code: Arc<Code>,
+    /// Its concurrency bound.
+    pub pool: pool::Pool,
+}
+
+/// Every function entry of a host, callable by ID. Guests reach it through the `funcs` import.
+pub struct Functions {
+    map: HashMap<EntryId, Function>,
+    engine: wasmtime::Engine,
+    registry: Arc<Registry>,
+}
+
+impl Functions {
+    /// A table over `map`.
+    pub fn new(map: HashMap<EntryId, Function>, engine: wasmtime::Engine, registry: Arc<Registry>) -> Self {
+        Functions { map, engine, registry }
+    }
+
+    /// Calls function `id` under `context`, at nesting depth `depth`.
+    pub async fn call(
+        self: &Arc<Self>,
+        context: Arc<SecurityContext>,
+        depth: u32,
+        id: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, CallError> {
+        let f = self.map.get(id).ok_or_else(|| self.not_a_function(id))?;
+        let _slot = f.pool.acquire(&f.code.id).await?;
+        let inv = Invocation { context, funcs: Some(self.clone()), depth };
+        f.code.invoke(&self.engine, inv, &args).await
+    }
+
+    /// The signature of function `id` as WIT text.
+    pub fn signature(&self, id: &str) -> Option<String> {
+        self.map.get(id).map(|f| f.code.signature())
+    }
+
+    fn not_a_function(&self, id: &str) -> CallError {
+        if let Some(entry) = self.registry.get(id) {
+            let hint = match &entry.kind {
+                EntryKind::Wasm(w) if w.role == WasmRole::Process => {
+                    format!("spawn it as a process, or run it with `wippy run -x {id}`")
+                }
+                _ => "only `function.wat` and `function.wasm` entries can be called".to_owned(),
+            };
+            return CallError::NotAFunction { id: entry.id.clone(), kind: entry.kind.name(), hint };
+        }
+        let ids: Vec<&str> = self.map.keys().map(EntryId::as_str).collect();
+        CallError::UnknownEntry { id: id.to_owned(), suggestion: closest(id, &ids).map(str::to_owned) }
+    }
 }
 
 enum CodeKind {
@@ -109,9 +184,18 @@ impl Code {
         store
     }
 
-    /// The initial store state for this entry.
-    pub fn store_state(&self) -> StoreState {
-        StoreState::new(self.id.clone(), Limiter { max_memory: self.limits.max_memory }, self.wasi.clone())
+    /// The initial store state for one instance: the environment is resolved now, so a missing required variable
+    /// fails here, before anything runs.
+    pub fn store_state(&self, inv: Invocation) -> Result<StoreState, CallError> {
+        let env = self.wasi.resolve_env(&self.id)?;
+        let mut state =
+            StoreState::new(self.id.clone(), Limiter { max_memory: self.limits.max_memory }, self.wasi.clone(), env);
+        state.context = inv.context;
+        state.call_depth = inv.depth;
+        if self.uses_funcs {
+            state.funcs = inv.funcs;
+        }
+        Ok(state)
     }
 
     /// Converts arguments by the parameter types; checks the count.
@@ -230,9 +314,9 @@ impl Code {
     }
 
     /// Instantiates and calls in a fresh store: the whole function call.
-    pub async fn invoke(&self, engine: &wasmtime::Engine, args: &[Value]) -> Result<Value, CallError> {
+    pub async fn invoke(&self, engine: &wasmtime::Engine, inv: Invocation, args: &[Value]) -> Result<Value, CallError> {
         let vals = self.lower_args(args)?;
-        let mut store = self.new_store(engine, self.store_state());
+        let mut store = self.new_store(engine, self.store_state(inv)?);
         let instance = self.instantiate(&mut store).await?;
         self.call(&mut store, &instance, vals).await
     }
@@ -318,8 +402,55 @@ fn core_to_val(v: &wasmtime::Val, s: Scalar) -> Val {
     }
 }
 
+/// The entry's `wasi` block with its references resolved: `env.variable` entries and `fs.directory` folders.
+fn wasi_setup(reg: &Registry, entry: &Entry, w: &WasmEntry, source: &EnvSource) -> Result<WasiSetup, Diagnostic> {
+    let mut env = Vec::with_capacity(w.wasi.env.len());
+    for b in &w.wasi.env {
+        let Some(EntryKind::EnvVariable(v)) = reg.entries.get(&b.id.id).map(|e| &e.kind) else { continue };
+        env.push(EnvBinding {
+            name: b.name.clone(),
+            entry: b.id.id.clone(),
+            variable: v.variable.clone(),
+            default: v.default.clone(),
+            required: b.required || v.required,
+        });
+    }
+    let mut mounts = Vec::with_capacity(w.wasi.mounts.len());
+    for m in &w.wasi.mounts {
+        let Some(EntryKind::FsDirectory(d)) = reg.entries.get(&m.fs.id).map(|e| &e.kind) else { continue };
+        if !d.directory.is_dir() {
+            return Err(Diagnostic::new(
+                Some(entry.origin.at(m.fs.pos)),
+                Some(entry.id.clone()),
+                format!(
+                    "the folder `{}` of `{}`, mounted at `{}`, does not exist",
+                    d.directory.display(),
+                    m.fs.id,
+                    m.guest
+                ),
+            )
+            .with_hint(format!("create it, or set `auto_init: true` on `{}`", m.fs.id)));
+        }
+        mounts.push(MountSpec { host: d.directory.clone(), guest: m.guest.clone(), read_only: m.read_only });
+    }
+    Ok(WasiSetup {
+        args: w.wasi.args.clone(),
+        cwd: w.wasi.cwd.clone(),
+        env,
+        mounts,
+        network: w.imports.contains(&Group::WasiSockets),
+        source: source.clone(),
+    })
+}
+
 /// Loads, verifies, compiles and links a WASM entry; problems are diagnostics at the entry.
-pub fn prepare(rt: &Runtime, reg: &Registry, entry: &Entry, w: &WasmEntry) -> Result<Code, Diagnostic> {
+pub fn prepare(
+    rt: &Runtime,
+    reg: &Registry,
+    entry: &Entry,
+    w: &WasmEntry,
+    env: &EnvSource,
+) -> Result<Code, Diagnostic> {
     let id = &entry.id;
     let diag = |pos, msg: String| Diagnostic::new(Some(entry.origin.at(pos)), Some(id.clone()), msg);
     let (mut bytes, source_pos) = match &w.source {
@@ -404,7 +535,8 @@ pub fn prepare(rt: &Runtime, reg: &Registry, entry: &Entry, w: &WasmEntry) -> Re
     let compiled = rt
         .compile(&bytes, &sha, kind == BinaryKind::Component)
         .map_err(|e| diag(source_pos, format!("cannot compile: {}", flat(&e))))?;
-    let wasi = Arc::new(WasiSetup { args: w.wasi.args.clone(), env: Vec::new(), cwd: w.wasi.cwd.clone() });
+    let wasi = Arc::new(wasi_setup(reg, entry, w, env)?);
+    let uses_funcs = w.imports.contains(&Group::Funcs);
     let method_diag = |msg: String| diag(w.method_pos, msg);
 
     match compiled {
@@ -424,6 +556,7 @@ pub fn prepare(rt: &Runtime, reg: &Registry, entry: &Entry, w: &WasmEntry) -> Re
                 result,
                 limits: w.limits,
                 wasi,
+                uses_funcs,
                 kind: CodeKind::Component { pre, export },
             })
         }
@@ -475,6 +608,7 @@ pub fn prepare(rt: &Runtime, reg: &Registry, entry: &Entry, w: &WasmEntry) -> Re
                 result: result.map(Scalar::component),
                 limits: w.limits,
                 wasi,
+                uses_funcs,
                 kind: CodeKind::Core { pre, export, params: scalars, result },
             })
         }

@@ -9,9 +9,13 @@
 //! - [`wasi`]: `wasi:io`, `wasi:poll`, `wasi:clocks` (and the other WASI p2 groups) plus `wasi1` for core modules,
 //!   through [`wasmtime_wasi::WasiView`] implemented on [`crate::store::StoreState`];
 //! - [`process`]: `wippy:process`, process primitives for WASM processes, through [`process::ProcessView`];
+//! - [`runtime`]: `funcs` (`wippy:runtime/funcs` and `wippy:runtime/context`), through [`runtime::RuntimeView`];
+//! - [`stdio`]: guest stdout/stderr into the log, outside the terminal host;
 //! - [`stubs`]: the trapping stand-ins for ungranted imports.
 
 pub mod process;
+pub mod runtime;
+pub mod stdio;
 pub mod stubs;
 pub mod wasi;
 
@@ -109,7 +113,7 @@ impl Group {
             "wasi:sockets" => Group::WasiSockets,
             "wasi:http" => Group::WasiHttp,
             "wippy:process" => Group::WippyProcess,
-            "wippy:runtime" if matches!(iface, "" | "funcs") => Group::Funcs,
+            "wippy:runtime" if matches!(iface, "" | "funcs" | "context") => Group::Funcs,
             _ => return None,
         })
     }
@@ -165,6 +169,7 @@ pub fn component_linker(
     for group in granted {
         match group {
             Group::WippyProcess => process::add_to_linker(&mut linker)?,
+            Group::Funcs => runtime::add_to_linker(&mut linker)?,
             other => wasi::add_component_group(&mut linker, *other)?,
         }
     }

@@ -30,7 +30,7 @@ use wasmtime::Store;
 use super::system::{Domain, ProcEntry, System};
 use super::ProcessCtx;
 use crate::error::CallError;
-use crate::function::{Code, Instance};
+use crate::function::{Code, Instance, Invocation};
 use crate::store::StoreState;
 use crate::value::Value;
 
@@ -94,8 +94,13 @@ impl Actor for WasmProcess {
     type Arguments = ProcArgs;
 
     async fn pre_start(&self, _myself: ActorRef<ProcMsg>, a: ProcArgs) -> Result<ProcState, ActorProcessingErr> {
-        let mut state = a.code.store_state();
-        state.terminal = a.entry.domain.as_ref().is_some_and(|d| d.terminal);
+        let inv = Invocation { context: a.entry.context.clone(), funcs: Some(a.system.functions.clone()), depth: 0 };
+        let mut state = a.code.store_state(inv).map_err(Box::new)?;
+        if a.entry.domain.as_ref().is_some_and(|d| d.terminal) {
+            state.use_terminal();
+        } else {
+            state.tag_pid(a.entry.pid.clone());
+        }
         state.process = Some(Box::new(a.ctx));
         let mut store = a.code.new_store(&a.system.engine, state);
         let instance = a.code.instantiate(&mut store).await.map_err(Box::new)?;

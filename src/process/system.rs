@@ -29,7 +29,7 @@ use tokio::sync::Semaphore;
 
 use super::mailbox::{mailbox, Event, Exit, Inbox, Mailbox, Message, Payload};
 use super::{Pid, ProcessError, SecurityContext};
-use crate::function::Code;
+use crate::function::{Code, Functions};
 use crate::registry::{EntryId, Registry};
 use crate::value::Value;
 
@@ -145,6 +145,7 @@ pub struct System {
     pub(crate) codes: HashMap<EntryId, Arc<Code>>,
     pub(crate) engine: wasmtime::Engine,
     pub(crate) registry: Arc<Registry>,
+    pub(crate) functions: Arc<Functions>,
     serial: AtomicU64,
 }
 
@@ -163,6 +164,7 @@ impl System {
         engine: wasmtime::Engine,
         codes: HashMap<EntryId, Arc<Code>>,
         domains: HashMap<EntryId, Arc<Domain>>,
+        functions: Arc<Functions>,
     ) -> System {
         System {
             table: DashMap::new(),
@@ -172,6 +174,7 @@ impl System {
             codes,
             engine,
             registry,
+            functions,
             serial: AtomicU64::new(1),
         }
     }

@@ -195,3 +195,26 @@ fn start_survives_crashes_and_stops_cleanly_on_sigterm() {
     assert!(pos("demo:workers: stopping") < pos("demo:api: stopping"), "{text}");
     assert!(pos("demo:api: stopping") < pos("demo:database: stopping"), "{text}");
 }
+
+#[test]
+fn terminal_commands_read_the_real_stdin() {
+    use std::io::Write as _;
+    let p = crate::support::Project::new(concat!(
+        "namespace: t\nentries:\n  - name: wasm\n    kind: fs.directory\n    directory: \"{wasm}\"\n",
+        "  - name: processes\n    kind: process.host\n  - name: terminal\n    kind: terminal.host\n",
+        "  - name: cat\n    kind: process.wasm\n    fs: wasm\n    path: /caps.wasm\n    hash: sha256:{sha:caps.wasm}\n    method: read-stdin\n",
+        "    imports: [wasi:cli, wasi:io]\n    meta: {command: {name: cat}}\n",
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args(["-C", p.path().to_str().expect("utf-8"), "run", "cat"])
+        .env("WIPPY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("wippy-test-cache"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    child.stdin.take().expect("piped").write_all(b"typed by a person").expect("write stdin");
+    let o = child.wait_with_output().expect("exits");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "\"typed by a person\"\n");
+}

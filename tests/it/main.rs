@@ -1,6 +1,7 @@
 //! The integration tests, in one binary to keep link time down.
 
 mod calls;
+mod capabilities;
 mod cli;
 mod processes;
 mod registry;

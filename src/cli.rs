@@ -187,3 +187,28 @@ pub(crate) async fn start(host: &Host) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::FAILURE)
     }
 }
+
+/// `wippy test`: one line per test, then `N passed, N failed`; exit 1 on any failure.
+pub(crate) async fn test(host: &Host, filter: Option<&str>, timeout: Duration) -> anyhow::Result<ExitCode> {
+    let ids = wippy::testing::tests(host, filter);
+    if ids.is_empty() {
+        println!(
+            "no tests{}: give a `function.lua` entry `meta: {{type: test}}`",
+            filter.map(|f| format!(" matching `{f}`")).unwrap_or_default()
+        );
+        println!("0 passed, 0 failed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let outcomes = wippy::testing::run(host, &ids, timeout).await;
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    for o in &outcomes {
+        let ms = o.elapsed.as_millis();
+        if o.passed {
+            println!("PASS {} ({ms} ms)", o.id);
+        } else {
+            println!("FAIL {} ({ms} ms): {}", o.id, o.detail);
+        }
+    }
+    println!("{} passed, {failed} failed", outcomes.len() - failed);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -112,6 +112,14 @@ pub enum CallError {
         /// Why.
         message: String,
     },
+    /// A Lua error, with the file and line (`src/worker.lua:12: attempt to index a nil value`).
+    #[error("`{entry}`: {message}")]
+    Lua {
+        /// The entry.
+        entry: EntryId,
+        /// The Lua message.
+        message: String,
+    },
     /// A required environment variable is not set.
     #[error("`{entry}` needs the environment variable `{os_name}` (entry `{variable}`), which is not set\n  hint: set `{os_name}`, or give `{variable}` a `default`")]
     MissingEnv {
@@ -157,6 +165,7 @@ impl CallError {
             | CallError::Busy { entry, .. }
             | CallError::Instantiate { entry, .. }
             | CallError::MissingEnv { entry, .. }
+            | CallError::Lua { entry, .. }
             | CallError::TooDeep { entry, .. }
             | CallError::Cancelled { entry, .. } => Some(entry),
         }

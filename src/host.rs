@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 use crate::error::CallError;
 use crate::function::pool::Pool;
-use crate::function::{self, Function, Functions};
+use crate::function::{self, Callable, Function, Functions};
 use crate::imports::wasi::EnvSource;
+use crate::lua::LuaRuntime;
+use crate::process::Program;
 use crate::process::{Client, Domain, SecurityContext, System};
+use crate::registry::kinds::LuaRole;
 use crate::registry::kinds::{default_workers, PoolKind, WasmRole};
 use crate::registry::{Diagnostic, EntryId, EntryKind, LoadError, Registry};
 use crate::runtime::{self, EngineSettings, Runtime};
@@ -116,20 +119,49 @@ impl HostBuilder {
                     let code = Arc::new(code);
                     match w.role {
                         WasmRole::Function => {
-                            functions.insert(entry.id.clone(), Function { pool: Pool::new(&w.pool), code });
+                            functions
+                                .insert(entry.id.clone(), Callable::Wasm(Function { pool: Pool::new(&w.pool), code }));
                         }
                         WasmRole::Process => {
-                            processes.insert(entry.id.clone(), code);
+                            processes.insert(entry.id.clone(), Program::Wasm(code));
                         }
                     }
                 }
                 Err(d) => diags.push(d),
             }
         }
+        // Lua: every entry compiled into the host's Lua state.
+        let lua_entries: Vec<&crate::registry::Entry> =
+            registry.entries.values().filter(|e| matches!(e.kind, EntryKind::Lua(_))).collect();
+        let lua = if lua_entries.is_empty() {
+            None
+        } else {
+            match LuaRuntime::new(&lua_entries) {
+                Ok(rt) => {
+                    let rt = Arc::new(rt);
+                    for code in rt.codes() {
+                        match code.role {
+                            LuaRole::Function => {
+                                functions.insert(code.id.clone(), Callable::Lua(code.clone()));
+                            }
+                            LuaRole::Process => {
+                                processes.insert(code.id.clone(), Program::Lua(code.clone()));
+                            }
+                            LuaRole::Library => {}
+                        }
+                    }
+                    Some(rt)
+                }
+                Err(d) => {
+                    diags.extend(d);
+                    None
+                }
+            }
+        };
         // A service's `input` must fit its process's method: checked now, not at the first start.
         for entry in registry.entries.values() {
             let EntryKind::Service(s) = &entry.kind else { continue };
-            if let Some(code) = processes.get(&s.process.id) {
+            if let Some(Program::Wasm(code)) = processes.get(&s.process.id) {
                 if let Err(e) = code.lower_args(&s.input) {
                     diags.push(
                         Diagnostic::new(
@@ -152,9 +184,10 @@ impl HostBuilder {
         }
         let registry = Arc::new(registry);
         let domains = domains_of(&registry);
-        let functions = Arc::new(Functions::new(functions, runtime.engine.clone(), registry.clone()));
+        let functions = Arc::new(Functions::new(functions, runtime.engine.clone(), registry.clone(), lua.clone()));
         let system =
-            Arc::new(System::new(registry.clone(), runtime.engine.clone(), processes, domains, functions.clone()));
+            Arc::new(System::new(registry.clone(), runtime.engine.clone(), processes, domains, functions.clone(), lua));
+        functions.set_system(&system);
         Ok(Host { inner: Arc::new(HostInner { registry, runtime, functions, system }) })
     }
 }
@@ -259,8 +292,17 @@ impl Host {
 
     /// The parameters of a process entry's method: names and WIT types (`name`, `list<string>`).
     pub fn process_params(&self, id: &str) -> Option<Vec<(String, String)>> {
-        let code = self.inner.system.codes.get(id)?;
-        Some(code.params.iter().map(|(n, t)| (n.clone(), crate::value::wit::type_name(t))).collect())
+        match self.inner.system.programs.get(id)? {
+            Program::Wasm(code) => {
+                Some(code.params.iter().map(|(n, t)| (n.clone(), crate::value::wit::type_name(t))).collect())
+            }
+            Program::Lua(_) => None,
+        }
+    }
+
+    /// The function table (WASM and Lua functions).
+    pub fn functions(&self) -> &Arc<Functions> {
+        &self.inner.functions
     }
 
     /// The process system: the process table, names and groups of this host.

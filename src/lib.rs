@@ -22,11 +22,14 @@
 //! - [`store`]: the per-instance store state, its view traits and the resource limiter.
 //! - [`function`]: preparing an entry (`InstancePre`, method resolution, WIT signatures of core modules) and the
 //!   call path; [`function::pool`] bounds concurrency per entry.
+//! - [`lua`]: embedded Lua 5.4: `function.lua` / `process.lua` / `library.lua`, the `funcs`, `process`, `time` and
+//!   `channel` modules, channels and `select`.
 //! - [`process`]: processes as ractor actors (Init/Step/Close), PIDs, mailboxes, monitors, links, names, groups,
 //!   and the Rust-side [`process::Client`].
 //! - [`deploy`]: `process.service` and `process.supervisor` entries as supervision trees (on the `supervision`
 //!   crate), and the [`deploy::Deployment`] that `wippy start` runs.
 //! - [`host`]: [`Host`] and [`HostBuilder`], the Rust API.
+//! - [`testing`]: the `wippy test` runner for Lua test functions.
 //! - [`error`]: the [`CallError`] of calls.
 //! - [`duration`]: `10s` / `250ms` duration text.
 //!
@@ -38,10 +41,12 @@ pub mod error;
 pub mod function;
 pub mod host;
 pub mod imports;
+pub mod lua;
 pub mod process;
 pub mod registry;
 pub mod runtime;
 pub mod store;
+pub mod testing;
 pub mod value;
 
 pub use error::{CallError, ProcessError};

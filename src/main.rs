@@ -47,6 +47,14 @@ enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// Run the Lua tests: every `function.lua` with `meta.type: test` (whose ID contains FILTER).
+    Test {
+        /// Run only tests whose entry ID contains this.
+        filter: Option<String>,
+        /// How long one test may take, like `30s` or `500ms`.
+        #[arg(long, default_value = "30s")]
+        timeout: String,
+    },
     /// Start the hosts and the auto_start services and supervisors; run until Ctrl-C or SIGTERM, then stop them in
     /// reverse dependency order.
     Start,
@@ -136,6 +144,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Run { entry, args } => run_command(&cli.project, entry, args),
+        Command::Test { filter, timeout } => {
+            let timeout = wippy::duration::parse(&timeout).map_err(|e| anyhow::anyhow!("--timeout: {e}"))?;
+            let host = load(&cli.project)?;
+            let rt = runtime()?;
+            rt.block_on(cli::test(&host, filter.as_deref(), timeout))
+        }
         Command::Start => {
             // A long-running deployment gets the full instance pool its process hosts ask for.
             let host = HostBuilder::new(&cli.project).build().map_err(|e| anyhow::anyhow!("{e}"))?;

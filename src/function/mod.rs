@@ -85,17 +85,37 @@ pub struct Function {
     pub pool: pool::Pool,
 }
 
+/// A function entry: WASM (with its pool) or Lua.
+pub enum Callable {
+    /// `function.wat` / `function.wasm`.
+    Wasm(Function),
+    /// `function.lua`.
+    Lua(Arc<crate::lua::LuaCode>),
+}
+
 /// Every function entry of a host, callable by ID. Guests reach it through the `funcs` import.
 pub struct Functions {
-    map: HashMap<EntryId, Function>,
+    map: HashMap<EntryId, Callable>,
     engine: wasmtime::Engine,
     registry: Arc<Registry>,
+    lua: Option<Arc<crate::lua::LuaRuntime>>,
+    system: std::sync::OnceLock<std::sync::Weak<crate::process::System>>,
 }
 
 impl Functions {
     /// A table over `map`.
-    pub fn new(map: HashMap<EntryId, Function>, engine: wasmtime::Engine, registry: Arc<Registry>) -> Self {
-        Functions { map, engine, registry }
+    pub fn new(
+        map: HashMap<EntryId, Callable>,
+        engine: wasmtime::Engine,
+        registry: Arc<Registry>,
+        lua: Option<Arc<crate::lua::LuaRuntime>>,
+    ) -> Self {
+        Functions { map, engine, registry, lua, system: std::sync::OnceLock::new() }
+    }
+
+    /// Connects the process system, which Lua functions use (a weak link: the system owns this table).
+    pub(crate) fn set_system(&self, system: &Arc<crate::process::System>) {
+        let _ = self.system.set(Arc::downgrade(system));
     }
 
     /// Calls function `id` under `context`, at nesting depth `depth`.
@@ -106,21 +126,48 @@ impl Functions {
         id: &str,
         args: Vec<Value>,
     ) -> Result<Value, CallError> {
-        let f = self.map.get(id).ok_or_else(|| self.not_a_function(id))?;
-        let _slot = f.pool.acquire(&f.code.id).await?;
-        let inv = Invocation { context, funcs: Some(self.clone()), depth };
-        f.code.invoke(&self.engine, inv, &args).await
+        match self.map.get(id).ok_or_else(|| self.not_a_function(id))? {
+            Callable::Wasm(f) => {
+                let _slot = f.pool.acquire(&f.code.id).await?;
+                let inv = Invocation { context, funcs: Some(self.clone()), depth };
+                f.code.invoke(&self.engine, inv, &args).await
+            }
+            Callable::Lua(code) => {
+                let (Some(lua), Some(system)) = (&self.lua, self.system.get().and_then(std::sync::Weak::upgrade))
+                else {
+                    return Err(CallError::Cancelled {
+                        entry: code.id.clone(),
+                        message: "the host is shutting down".into(),
+                    });
+                };
+                let ctx = lua.context(code.clone(), system, self.clone(), context, depth);
+                lua.call(ctx, args).await
+            }
+        }
     }
 
-    /// The signature of function `id` as WIT text.
+    /// The signature of function `id` as WIT text (Lua functions take any values).
     pub fn signature(&self, id: &str) -> Option<String> {
-        self.map.get(id).map(|f| f.code.signature())
+        self.map.get(id).map(|c| match c {
+            Callable::Wasm(f) => f.code.signature(),
+            Callable::Lua(code) => format!("{}(...)", code.method.as_deref().unwrap_or("main")),
+        })
+    }
+
+    /// The IDs of every function, sorted.
+    pub fn ids(&self) -> Vec<&EntryId> {
+        let mut ids: Vec<&EntryId> = self.map.keys().collect();
+        ids.sort();
+        ids
     }
 
     fn not_a_function(&self, id: &str) -> CallError {
         if let Some(entry) = self.registry.get(id) {
             let hint = match &entry.kind {
                 EntryKind::Wasm(w) if w.role == WasmRole::Process => {
+                    format!("spawn it as a process, or run it with `wippy run -x {id}`")
+                }
+                EntryKind::Lua(l) if l.role == crate::registry::kinds::LuaRole::Process => {
                     format!("spawn it as a process, or run it with `wippy run -x {id}`")
                 }
                 _ => "only `function.wat` and `function.wasm` entries can be called".to_owned(),

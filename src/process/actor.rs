@@ -28,9 +28,10 @@ use wasmtime::component::Val;
 use wasmtime::Store;
 
 use super::system::{Domain, ProcEntry, System};
-use super::ProcessCtx;
+use super::{Inbox, ProcessCtx, Program};
 use crate::error::CallError;
 use crate::function::{Code, Instance, Invocation};
+use crate::lua::{LuaCtx, LuaRuntime};
 use crate::store::StoreState;
 use crate::value::Value;
 
@@ -43,32 +44,42 @@ pub enum ProcMsg {
 /// The actor handler; its state is [`ProcState`].
 pub struct WasmProcess;
 
+/// The arguments of Step, converted for the program.
+pub enum StepArgs {
+    /// Lowered by the WASM method's WIT types.
+    Wasm(Vec<Val>),
+    /// Values for a Lua method.
+    Lua(Vec<Value>),
+}
+
 /// What a process needs to start.
 pub struct ProcArgs {
     pub(crate) system: Arc<System>,
     pub(crate) entry: Arc<ProcEntry>,
-    pub(crate) code: Arc<Code>,
-    pub(crate) args: Vec<Val>,
-    pub(crate) ctx: ProcessCtx,
+    pub(crate) program: Program,
+    pub(crate) args: StepArgs,
+    pub(crate) inbox: Inbox,
 }
 
-/// The state of a running WASM process.
+/// A process between Init and Close.
+enum Running {
+    Wasm { code: Arc<Code>, store: Store<StoreState>, instance: Instance, args: Option<Vec<Val>> },
+    Lua { runtime: Arc<LuaRuntime>, ctx: Arc<LuaCtx>, thread: Option<mlua::Thread>, args: Option<Vec<Value>> },
+}
+
+/// The state of a running process.
 pub struct ProcState {
     system: Arc<System>,
     entry: Arc<ProcEntry>,
-    code: Arc<Code>,
-    run: Option<(Store<StoreState>, Instance)>,
-    args: Option<Vec<Val>>,
+    run: Option<Running>,
     outcome: Option<Result<Value, CallError>>,
 }
 
 impl ProcState {
-    /// Close: releases the instance, then finalizes with the outcome (or the kill reason).
+    /// Close: releases the instance (or coroutine), then finalizes with the outcome (or the kill reason).
     fn close(&mut self) {
-        // The instance handle is plain data; dropping the store frees the instance and its pool slot.
-        if let Some((store, _instance)) = self.run.take() {
-            drop(store);
-        }
+        // Dropping a store frees the instance and its pool slot; dropping a coroutine lets Lua collect it.
+        self.run.take();
         let (value, error) = match self.outcome.take() {
             Some(Ok(v)) => (v, None),
             Some(Err(e)) => (Value::Nil, Some(e.to_value())),
@@ -94,24 +105,46 @@ impl Actor for WasmProcess {
     type Arguments = ProcArgs;
 
     async fn pre_start(&self, _myself: ActorRef<ProcMsg>, a: ProcArgs) -> Result<ProcState, ActorProcessingErr> {
-        let inv = Invocation { context: a.entry.context.clone(), funcs: Some(a.system.functions.clone()), depth: 0 };
-        let mut state = a.code.store_state(inv).map_err(Box::new)?;
-        if a.entry.domain.as_ref().is_some_and(|d| d.terminal) {
-            state.use_terminal();
-        } else {
-            state.tag_pid(a.entry.pid.clone());
-        }
-        state.process = Some(Box::new(a.ctx));
-        let mut store = a.code.new_store(&a.system.engine, state);
-        let instance = a.code.instantiate(&mut store).await.map_err(Box::new)?;
-        Ok(ProcState {
-            system: a.system,
-            entry: a.entry,
-            code: a.code,
-            run: Some((store, instance)),
-            args: Some(a.args),
-            outcome: None,
-        })
+        let run = match (a.program, a.args) {
+            (Program::Wasm(code), StepArgs::Wasm(args)) => {
+                let inv =
+                    Invocation { context: a.entry.context.clone(), funcs: Some(a.system.functions.clone()), depth: 0 };
+                let mut state = code.store_state(inv).map_err(Box::new)?;
+                if a.entry.domain.as_ref().is_some_and(|d| d.terminal) {
+                    state.use_terminal();
+                } else {
+                    state.tag_pid(a.entry.pid.clone());
+                }
+                state.process =
+                    Some(Box::new(ProcessCtx { system: a.system.clone(), entry: a.entry.clone(), inbox: a.inbox }));
+                let mut store = code.new_store(&a.system.engine, state);
+                let instance = code.instantiate(&mut store).await.map_err(Box::new)?;
+                Running::Wasm { code, store, instance, args: Some(args) }
+            }
+            (Program::Lua(code), StepArgs::Lua(args)) => {
+                let Some(runtime) = a.system.lua.clone() else {
+                    return Err(Box::new(CallError::Lua {
+                        entry: code.id.clone(),
+                        message: "the host has no Lua runtime".into(),
+                    }));
+                };
+                let ctx =
+                    runtime.context(code, a.system.clone(), a.system.functions.clone(), a.entry.context.clone(), 0);
+                let thread = runtime.start_process(&ctx, a.entry.clone(), a.inbox).await.map_err(Box::new)?;
+                Running::Lua { runtime, ctx, thread: Some(thread), args: Some(args) }
+            }
+            (program, _) => {
+                let id = match program {
+                    Program::Wasm(c) => c.id.clone(),
+                    Program::Lua(c) => c.id.clone(),
+                };
+                return Err(Box::new(CallError::Instantiate {
+                    entry: id,
+                    message: "arguments of the wrong kind".into(),
+                }));
+            }
+        };
+        Ok(ProcState { system: a.system, entry: a.entry, run: Some(run), outcome: None })
     }
 
     async fn handle(
@@ -121,18 +154,26 @@ impl Actor for WasmProcess {
         state: &mut ProcState,
     ) -> Result<(), ActorProcessingErr> {
         let ProcMsg::Step = msg;
-        let (Some((store, instance)), Some(args)) = (state.run.as_mut(), state.args.take()) else {
-            return Ok(());
-        };
         let entry = state.entry.clone();
-        let call = std::pin::pin!(state.code.call(store, instance, args));
+        let step: Pin<Box<dyn Future<Output = Result<Value, CallError>> + Send + '_>> = match state.run.as_mut() {
+            Some(Running::Wasm { code, store, instance, args }) => {
+                let Some(args) = args.take() else { return Ok(()) };
+                Box::pin(code.call(store, instance, args))
+            }
+            Some(Running::Lua { runtime, ctx, thread, args }) => {
+                let (Some(thread), Some(args)) = (thread.take(), args.take()) else { return Ok(()) };
+                let (runtime, ctx) = (runtime.clone(), ctx.clone());
+                Box::pin(async move { runtime.run_process(ctx, thread, args).await })
+            }
+            None => return Ok(()),
+        };
         let run = async {
             match &entry.domain {
-                Some(d) => Gated::new(d, call).await,
-                None => call.await,
+                Some(d) => Gated::new(d, step).await,
+                None => step.await,
             }
         };
-        // Terminate wins over the guest: the call future (and the guest's fiber) is dropped.
+        // Terminate wins over the guest: the call future (and the guest's fiber or coroutine) is dropped.
         let outcome = tokio::select! {
             biased;
             _ = entry.killed.notified() => None,
@@ -166,7 +207,7 @@ impl Actor for WasmProcess {
 /// Polls `fut` only while holding one of the domain's worker permits, and gives the permit back whenever `fut`
 /// is pending (waiting in a host call or yielding at an epoch tick).
 pub struct Gated<'a, F> {
-    fut: Pin<&'a mut F>,
+    fut: F,
     sem: &'a Semaphore,
     domain: &'a Domain,
     acquire: Option<Pin<Box<dyn Future<Output = Option<SemaphorePermit<'a>>> + Send + 'a>>>,
@@ -174,12 +215,12 @@ pub struct Gated<'a, F> {
 
 impl<'a, F: Future> Gated<'a, F> {
     /// Gates `fut` by `domain`'s workers.
-    pub fn new(domain: &'a Domain, fut: Pin<&'a mut F>) -> Self {
+    pub fn new(domain: &'a Domain, fut: F) -> Self {
         Gated { fut, sem: &domain.workers, domain, acquire: None }
     }
 }
 
-impl<F: Future> Future for Gated<'_, F> {
+impl<F: Future + Unpin> Future for Gated<'_, F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -202,12 +243,12 @@ impl<F: Future> Future for Gated<'_, F> {
                     match p {
                         Some(p) => p,
                         // The semaphore is never closed; run ungated rather than hang.
-                        None => return this.fut.as_mut().poll(cx),
+                        None => return Pin::new(&mut this.fut).poll(cx),
                     }
                 }
             },
         };
-        let r = this.fut.as_mut().poll(cx);
+        let r = Pin::new(&mut this.fut).poll(cx);
         drop(permit);
         r
     }
@@ -237,8 +278,7 @@ mod tests {
 
         // Someone else runs: the only worker is taken.
         let busy = domain.workers.try_acquire().expect("one permit");
-        let mut ready = std::future::ready(7);
-        let mut gated = Gated::new(&domain, Pin::new(&mut ready));
+        let mut gated = Gated::new(&domain, std::future::ready(7));
         assert!(Pin::new(&mut gated).poll(&mut cx).is_pending(), "waits for the worker");
         assert_eq!(domain.waiting.load(Ordering::Acquire), 1);
         assert!(matches!(domain.reserve(), Err(ProcessError::QueueFull { queue_size: 1, .. })), "the queue is full");
@@ -255,8 +295,7 @@ mod tests {
         let id = EntryId::parse("t:host").expect("valid id");
         let domain = Domain::new(id, 1, 10, 10, Duration::from_secs(1), false);
         let mut cx = Context::from_waker(std::task::Waker::noop());
-        let mut pending = std::future::pending::<()>();
-        let mut gated = Gated::new(&domain, Pin::new(&mut pending));
+        let mut gated = Gated::new(&domain, std::future::pending::<()>());
         assert!(Pin::new(&mut gated).poll(&mut cx).is_pending());
         assert_eq!(domain.workers.available_permits(), 1, "blocked processes hold no worker");
     }

@@ -292,6 +292,11 @@ impl Inbox {
         }
     }
 
+    /// A handle to wait on until the mailbox may have changed (for readers that drain it themselves).
+    pub(crate) fn ready(&self) -> Ready {
+        Ready(self.0.clone())
+    }
+
     /// An event if one is queued now.
     pub fn try_recv_event(&mut self) -> Option<Event> {
         self.0.lock().events.pop_front()
@@ -300,6 +305,16 @@ impl Inbox {
     /// A message if one is queued now.
     pub fn try_recv_message(&mut self) -> Option<Message> {
         self.0.lock().messages.pop_front()
+    }
+}
+
+/// Waits for a mailbox to change; owned, so no lock is held while waiting.
+pub(crate) struct Ready(Arc<Shared>);
+
+impl Ready {
+    /// Completes when something was queued (or the mailbox closed) since the last wait.
+    pub(crate) async fn notified(&self) {
+        self.0.ready.notified().await;
     }
 }
 

@@ -48,6 +48,15 @@ impl SecurityContext {
     }
 }
 
+/// What a process runs: a prepared WASM entry or a compiled Lua entry.
+#[derive(Clone)]
+pub enum Program {
+    /// `process.wasm`.
+    Wasm(Arc<crate::function::Code>),
+    /// `process.lua`.
+    Lua(Arc<crate::lua::LuaCode>),
+}
+
 /// What a WASM process keeps in its store: its identity, its inbox, and the system it belongs to.
 pub struct ProcessCtx {
     /// The process system.
@@ -112,17 +121,19 @@ struct SpawnRequest<'a> {
 
 async fn spawn_inner(system: &Arc<System>, req: SpawnRequest<'_>) -> Result<(Pid, ractor::ActorCell), ProcessError> {
     let SpawnRequest { parent, entry_id, host, args, opts, context, supervisor, name } = req;
-    let code = match system.codes.get(entry_id) {
-        Some(c) => c.clone(),
+    let program = match system.programs.get(entry_id) {
+        Some(p) => p.clone(),
         None => return Err(not_a_process(system, entry_id)),
     };
     let domain = system.domain(host)?;
-    let vals = code.lower_args(&args).map_err(ProcessError::Arguments)?;
+    let step_args = match &program {
+        Program::Wasm(code) => actor::StepArgs::Wasm(code.lower_args(&args).map_err(ProcessError::Arguments)?),
+        Program::Lua(_) => actor::StepArgs::Lua(args),
+    };
     system.reserve(&domain)?;
     let pid = system.next_pid(domain.id.as_str());
     let (entry, inbox) = system.new_entry(pid.clone(), Some(domain.clone()), context);
-    let ctx = ProcessCtx { system: system.clone(), entry: entry.clone(), inbox };
-    let args = actor::ProcArgs { system: system.clone(), entry: entry.clone(), code, args: vals, ctx };
+    let args = actor::ProcArgs { system: system.clone(), entry: entry.clone(), program, args: step_args, inbox };
     let spawned = match supervisor {
         Some(sup) => ractor::Actor::spawn_linked(None, actor::WasmProcess, args, sup).await,
         None => ractor::Actor::spawn(None, actor::WasmProcess, args).await,
@@ -170,7 +181,7 @@ fn not_a_process(system: &System, id: &str) -> ProcessError {
     if let Some(e) = system.registry.get(id) {
         return ProcessError::NotAProcess { id: id.to_owned(), kind: e.kind.name() };
     }
-    let ids: Vec<&str> = system.codes.keys().map(|k| k.as_str()).collect();
+    let ids: Vec<&str> = system.programs.keys().map(|k| k.as_str()).collect();
     ProcessError::UnknownEntry { id: id.to_owned(), suggestion: closest(id, &ids).map(str::to_owned) }
 }
 

@@ -28,8 +28,10 @@ use dashmap::DashMap;
 use tokio::sync::Semaphore;
 
 use super::mailbox::{mailbox, Event, Exit, Inbox, Mailbox, Message, Payload};
+use super::Program;
 use super::{Pid, ProcessError, SecurityContext};
-use crate::function::{Code, Functions};
+use crate::function::Functions;
+use crate::lua::LuaRuntime;
 use crate::registry::{EntryId, Registry};
 use crate::value::Value;
 
@@ -142,7 +144,8 @@ pub struct System {
     names: DashMap<String, Pid>,
     groups: DashMap<String, Vec<Pid>>,
     pub(crate) domains: HashMap<EntryId, Arc<Domain>>,
-    pub(crate) codes: HashMap<EntryId, Arc<Code>>,
+    pub(crate) programs: HashMap<EntryId, Program>,
+    pub(crate) lua: Option<Arc<LuaRuntime>>,
     pub(crate) engine: wasmtime::Engine,
     pub(crate) registry: Arc<Registry>,
     pub(crate) functions: Arc<Functions>,
@@ -162,16 +165,18 @@ impl System {
     pub(crate) fn new(
         registry: Arc<Registry>,
         engine: wasmtime::Engine,
-        codes: HashMap<EntryId, Arc<Code>>,
+        programs: HashMap<EntryId, Program>,
         domains: HashMap<EntryId, Arc<Domain>>,
         functions: Arc<Functions>,
+        lua: Option<Arc<LuaRuntime>>,
     ) -> System {
         System {
             table: DashMap::new(),
             names: DashMap::new(),
             groups: DashMap::new(),
             domains,
-            codes,
+            programs,
+            lua,
             engine,
             registry,
             functions,

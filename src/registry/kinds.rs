@@ -25,7 +25,13 @@ pub const KNOWN_KINDS: &[&str] = &[
     "terminal.host",
     "process.service",
     "process.supervisor",
+    "function.lua",
+    "process.lua",
+    "library.lua",
 ];
+
+/// The built-in Lua modules an entry's `modules` may list.
+pub const LUA_MODULES: &[&str] = &["funcs", "process", "time", "channel"];
 
 /// One registry entry.
 #[derive(Debug, Clone)]
@@ -57,6 +63,8 @@ pub enum EntryKind {
     Service(Box<Service>),
     /// `process.supervisor`.
     Supervisor(Box<SupervisorEntry>),
+    /// `function.lua`, `process.lua` or `library.lua`.
+    Lua(Box<LuaEntry>),
 }
 
 impl EntryKind {
@@ -74,6 +82,11 @@ impl EntryKind {
             EntryKind::TerminalHost(_) => "terminal.host",
             EntryKind::Service(_) => "process.service",
             EntryKind::Supervisor(_) => "process.supervisor",
+            EntryKind::Lua(l) => match l.role {
+                LuaRole::Function => "function.lua",
+                LuaRole::Process => "process.lua",
+                LuaRole::Library => "library.lua",
+            },
         }
     }
 }
@@ -390,6 +403,38 @@ pub struct SupervisorEntry {
     pub restart_type: RestartType,
 }
 
+/// What a Lua entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LuaRole {
+    /// `function.lua`.
+    Function,
+    /// `process.lua`.
+    Process,
+    /// `library.lua`.
+    Library,
+}
+
+/// `function.lua`, `process.lua`, `library.lua`.
+#[derive(Debug, Clone)]
+pub struct LuaEntry {
+    /// Function, process or library.
+    pub role: LuaRole,
+    /// The source text. Inline sources are padded with blank lines so that Lua's line numbers are the YAML file's.
+    pub source: String,
+    /// The chunk name in error messages: the `.lua` file, or the YAML file for inline sources.
+    pub chunk_name: String,
+    /// Where `source` was written.
+    pub source_pos: Pos,
+    /// The function to call (not for libraries).
+    pub method: Option<String>,
+    /// Built-in modules it may `require`.
+    pub modules: Vec<String>,
+    /// `require` aliases for library entries.
+    pub imports: Vec<(String, Ref)>,
+    /// `meta.command` of a process entry.
+    pub command: Option<Command>,
+}
+
 /// The default number of workers of a `process.host`: the machine's cores.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -486,6 +531,9 @@ fn parse_entry(root: &Path, ns: &str, node: &Node, sink: &mut Sink<'_>) -> Optio
             Some(EntryKind::TerminalHost(TerminalHost { hide_logs: f.bool("hide_logs", sink).unwrap_or(false) }))
         }
         "process.service" => parse_service(ns, &mut f, sink).map(|s| EntryKind::Service(Box::new(s))),
+        "function.lua" => parse_lua(ns, LuaRole::Function, &mut f, node, sink).map(|l| EntryKind::Lua(Box::new(l))),
+        "process.lua" => parse_lua(ns, LuaRole::Process, &mut f, node, sink).map(|l| EntryKind::Lua(Box::new(l))),
+        "library.lua" => parse_lua(ns, LuaRole::Library, &mut f, node, sink).map(|l| EntryKind::Lua(Box::new(l))),
         "process.supervisor" => parse_supervisor(ns, &mut f, sink).map(|s| EntryKind::Supervisor(Box::new(s))),
         other => {
             let hint = match closest(other, KNOWN_KINDS) {
@@ -803,6 +851,72 @@ fn parse_process_host(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Option<Process
     Some(host)
 }
 
+fn parse_lua(ns: &str, role: LuaRole, f: &mut Fields<'_>, node: &Node, sink: &mut Sink<'_>) -> Option<LuaEntry> {
+    let source = f.required_string("source", sink);
+    let method = if role == LuaRole::Library { None } else { f.required_string("method", sink).map(|(m, _)| m) };
+    let mut modules = Vec::new();
+    for (m, pos) in f.string_list("modules", sink).unwrap_or_default() {
+        if LUA_MODULES.contains(&m.as_str()) {
+            modules.push(m);
+        } else {
+            let hint = match closest(&m, LUA_MODULES) {
+                Some(c) => format!("did you mean `{c}`? the built-in modules are: {}", LUA_MODULES.join(", ")),
+                None => format!("the built-in modules are: {}; libraries go in `imports`", LUA_MODULES.join(", ")),
+            };
+            sink.error_hint(pos, format!("unknown module `{m}`"), hint);
+        }
+    }
+    let mut imports = Vec::new();
+    if let Some(n) = f.node("imports") {
+        match n.as_map() {
+            Some(entries) => {
+                for (k, v) in entries {
+                    match (k.as_str(), v.as_str()) {
+                        (Some(alias), Some(target)) => {
+                            if let Some(r) = parse_ref(ns, target, v.pos, "imports", sink) {
+                                imports.push((alias.to_owned(), r));
+                            }
+                        }
+                        _ => sink.error(
+                            k.pos,
+                            "`imports` maps an alias to a `library.lua` entry ID, like `util: app.lib:util`",
+                        ),
+                    }
+                }
+            }
+            None => {
+                sink.error_hint(n.pos, "field `imports` must be a mapping", "write `imports: {util: app.lib:util}`")
+            }
+        }
+    }
+    let command = match role {
+        LuaRole::Process => parse_command(WasmRole::Process, node, sink),
+        _ => parse_command(WasmRole::Function, node, sink),
+    };
+    let (text, pos) = source?;
+    let (source, chunk_name) = match text.strip_prefix("file://") {
+        Some(rel) => {
+            let path = sink.origin.dir.join(rel);
+            match std::fs::read_to_string(&path) {
+                Ok(t) => (t, super::project::display_path(&path).display().to_string()),
+                Err(e) => {
+                    sink.error_hint(
+                        pos,
+                        format!("cannot read Lua source `{}`: {e}", path.display()),
+                        "`file://` paths are relative to the folder of the YAML file",
+                    );
+                    return None;
+                }
+            }
+        }
+        None => {
+            // The scalar's position is its first content line (for `source: |`, the line after the `|`).
+            (format!("{}{text}", "\n".repeat(pos.line.saturating_sub(1))), sink.origin.file.display().to_string())
+        }
+    };
+    Some(LuaEntry { role, source, chunk_name, source_pos: pos, method, modules, imports, command })
+}
+
 fn parse_restart_type(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> RestartType {
     match f.string("restart_type", sink) {
         None => RestartType::Permanent,
@@ -950,8 +1064,11 @@ fn references(kind: &EntryKind) -> Vec<(&'static str, &Ref, &'static [&'static s
     }
     const SUPERVISED: &[&str] = &["process.service", "process.supervisor"];
     match kind {
+        EntryKind::Lua(l) => {
+            out.extend(l.imports.iter().map(|(_, r)| ("imports", r, &["library.lua"][..])));
+        }
         EntryKind::Service(s) => {
-            out.push(("process", &s.process, &["process.wasm"][..]));
+            out.push(("process", &s.process, &["process.wasm", "process.lua"][..]));
             out.push(("host", &s.host, &["process.host", "terminal.host"][..]));
             out.extend(s.lifecycle.requires.iter().map(|r| ("requires", r, SUPERVISED)));
         }
@@ -1007,8 +1124,13 @@ pub fn check_references(reg: &Registry, diags: &mut Vec<Diagnostic>) {
             };
             diags.push(d);
         }
-        if let EntryKind::Wasm(w) = &entry.kind {
-            if let Some(c) = &w.command {
+        let command = match &entry.kind {
+            EntryKind::Wasm(w) => w.command.as_ref(),
+            EntryKind::Lua(l) => l.command.as_ref(),
+            _ => None,
+        };
+        {
+            if let Some(c) = command {
                 if let Some((_, other)) = commands.iter().find(|(n, _)| *n == c.name) {
                     diags.push(
                         Diagnostic::new(

@@ -3,6 +3,7 @@
 mod calls;
 mod capabilities;
 mod cli;
+mod lua;
 mod processes;
 mod registry;
 mod supervisors;

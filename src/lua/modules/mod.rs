@@ -1,0 +1,117 @@
+//! The built-in Lua modules, one file each, and the userdata types they share.
+//!
+//! Module tables are built once per Lua state and shared by every invocation; their functions find the calling
+//! invocation through [`super::current`].
+
+pub mod channel;
+pub mod funcs;
+pub mod process;
+pub mod time;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
+
+use super::channel::{Case, Chan, Item};
+use crate::process::{Message, Payload};
+use crate::value::lua as conv;
+
+/// Builds every module table.
+pub fn build(lua: &Lua) -> mlua::Result<HashMap<&'static str, Table>> {
+    let mut m = HashMap::new();
+    m.insert("funcs", funcs::module(lua)?);
+    m.insert("process", process::module(lua)?);
+    m.insert("time", time::module(lua)?);
+    m.insert("channel", channel::module(lua)?);
+    Ok(m)
+}
+
+/// A channel item as a Lua value.
+pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<LuaValue> {
+    Ok(match item {
+        Item::Lua(v) => v,
+        Item::Value(v) => conv::to_lua(lua, &v)?,
+        Item::Message(m) => LuaValue::UserData(lua.create_userdata(LuaMessage(m))?),
+        Item::Event(e) => conv::to_lua(lua, &e.to_value())?,
+    })
+}
+
+/// A duration argument: milliseconds as a number, or text like `250ms`, `1.5s`.
+pub fn duration(v: &LuaValue) -> mlua::Result<Duration> {
+    match v {
+        LuaValue::Integer(i) if *i >= 0 => Ok(Duration::from_millis(*i as u64)),
+        LuaValue::Number(n) => crate::duration::from_millis_f64(*n).ok_or_else(|| {
+            mlua::Error::runtime(format!("invalid duration {n}: use milliseconds >= 0 or text like \"250ms\""))
+        }),
+        LuaValue::String(s) => crate::duration::parse(&s.to_string_lossy()).map_err(mlua::Error::runtime),
+        other => Err(mlua::Error::runtime(format!(
+            "expected a duration (milliseconds or text like \"250ms\"), got a {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// Converts a Lua value for the host, as a Lua error naming `what` when it cannot leave Lua.
+pub fn to_value(v: &LuaValue, what: &str) -> mlua::Result<crate::value::Value> {
+    conv::from_lua(v, what).map_err(mlua::Error::runtime)
+}
+
+/// A channel, as Lua sees it.
+#[derive(Clone)]
+pub struct LuaChannel(pub Arc<Chan>);
+
+impl UserData for LuaChannel {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_async_method("send", |_, this, v: LuaValue| async move {
+            this.0.send(Item::Lua(v)).await.map_err(|_| mlua::Error::runtime("send on a closed channel"))
+        });
+        methods.add_async_method("receive", |lua, this, ()| async move {
+            match this.0.receive().await {
+                Some(item) => Ok((item_to_lua(&lua, item)?, true)),
+                None => Ok((LuaValue::Nil, false)),
+            }
+        });
+        methods.add_method("close", |_, this, ()| {
+            this.0.close();
+            Ok(())
+        });
+        methods.add_method("len", |_, this, ()| Ok(this.0.len()));
+        methods.add_method("case_receive", |_, this, ()| Ok(LuaCase(Arc::new(Case::Receive(this.0.clone())))));
+        methods.add_method("case_send", |_, this, v: LuaValue| {
+            Ok(LuaCase(Arc::new(Case::Send(this.0.clone(), Arc::new(Mutex::new(Some(Item::Lua(v))))))))
+        });
+        methods.add_meta_method(MetaMethod::Eq, |_, this, other: AnyUserData| {
+            Ok(other.borrow::<LuaChannel>().is_ok_and(|o| Arc::ptr_eq(&o.0, &this.0)))
+        });
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(format!("channel({} queued)", this.0.len())));
+    }
+}
+
+/// A `select` case.
+#[derive(Clone)]
+pub struct LuaCase(pub Arc<Case>);
+
+impl UserData for LuaCase {}
+
+/// A received message: `msg:topic()`, `msg:from()`, `msg:payload():data()`.
+pub struct LuaMessage(pub Message);
+
+impl UserData for LuaMessage {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("topic", |_, this, ()| Ok(this.0.topic.clone()));
+        methods.add_method("from", |_, this, ()| Ok(this.0.from.as_ref().map(|p| p.to_string())));
+        methods.add_method("payload", |_, this, ()| Ok(LuaPayload(this.0.payload.clone())));
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(format!("message({})", this.0.topic)));
+    }
+}
+
+/// A message payload: `:data()` returns the sent value.
+pub struct LuaPayload(pub Payload);
+
+impl UserData for LuaPayload {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("data", |lua, this, ()| conv::to_lua(lua, &this.0.to_value()));
+    }
+}

@@ -1,0 +1,166 @@
+//! Lua <-> [`Value`].
+//!
+//! Into Lua: nil, booleans, integers (Lua integers), floats (Lua numbers), strings, bytes (Lua strings, which are
+//! byte strings), lists (tables with keys 1..n) and maps (tables with string keys).
+//!
+//! Out of Lua, a table is a list when its keys are exactly the integers 1..n, or integers 1..max with holes where
+//! at least half the slots are filled (holes become nil); otherwise it is a map, whose integer and float keys are
+//! written as text. An empty table is an empty list (the WIT mapping accepts it where a map or record is expected).
+//! A Lua string that is valid UTF-8 is a string, otherwise bytes. Functions, coroutines and userdata cannot leave
+//! Lua: converting one is an error that says where it is (`args[2].handler`). Nesting is bounded by
+//! [`MAX_DEPTH`](super::wit::MAX_DEPTH), which also stops self-referencing tables.
+
+use mlua::{Lua, Table, Value as LuaValue};
+
+use super::wit::MAX_DEPTH;
+use super::{Map, Value};
+
+/// Converts a [`Value`] into a Lua value.
+pub fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
+    Ok(match v {
+        Value::Nil => LuaValue::Nil,
+        Value::Bool(b) => LuaValue::Boolean(*b),
+        Value::Int(i) => LuaValue::Integer(*i),
+        Value::Float(f) => LuaValue::Number(*f),
+        Value::Str(s) => LuaValue::String(lua.create_string(s)?),
+        Value::Bytes(b) => LuaValue::String(lua.create_string(b)?),
+        Value::List(items) => {
+            let t = lua.create_table_with_capacity(items.len(), 0)?;
+            for (i, item) in items.iter().enumerate() {
+                t.raw_set(i + 1, to_lua(lua, item)?)?;
+            }
+            LuaValue::Table(t)
+        }
+        Value::Map(m) => {
+            let t = lua.create_table_with_capacity(0, m.len())?;
+            for (k, item) in m {
+                t.raw_set(k.as_str(), to_lua(lua, item)?)?;
+            }
+            LuaValue::Table(t)
+        }
+    })
+}
+
+/// Converts a Lua value into a [`Value`]; `what` names it in errors (`args[1]`).
+pub fn from_lua(v: &LuaValue, what: &str) -> Result<Value, String> {
+    convert(v, what, 0)
+}
+
+fn convert(v: &LuaValue, path: &str, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("`{path}` nests deeper than {MAX_DEPTH} levels (a table that contains itself?)"));
+    }
+    Ok(match v {
+        LuaValue::Nil => Value::Nil,
+        LuaValue::Boolean(b) => Value::Bool(*b),
+        LuaValue::Integer(i) => Value::Int(*i),
+        LuaValue::Number(f) => Value::Float(*f),
+        LuaValue::String(s) => match s.to_str() {
+            Ok(text) => Value::Str(text.to_owned()),
+            Err(_) => Value::Bytes(s.as_bytes().to_vec()),
+        },
+        LuaValue::Table(t) => table(t, path, depth)?,
+        LuaValue::Function(_) => return Err(format!("`{path}` is a function, which cannot leave Lua")),
+        LuaValue::Thread(_) => return Err(format!("`{path}` is a coroutine, which cannot leave Lua")),
+        LuaValue::UserData(_) | LuaValue::LightUserData(_) => {
+            return Err(format!("`{path}` is a userdata value, which cannot leave Lua"))
+        }
+        other => return Err(format!("`{path}` is a {}, which cannot leave Lua", other.type_name())),
+    })
+}
+
+fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
+    let mut ints: Vec<(i64, LuaValue)> = Vec::new();
+    let mut others: Vec<(LuaValue, LuaValue)> = Vec::new();
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        let (k, v) = pair.map_err(|e| format!("`{path}`: {e}"))?;
+        match k {
+            LuaValue::Integer(i) => ints.push((i, v)),
+            k => others.push((k, v)),
+        }
+    }
+    if others.is_empty() {
+        let max = ints.iter().map(|(i, _)| *i).max().unwrap_or(0);
+        let all_positive = ints.iter().all(|(i, _)| *i >= 1);
+        if all_positive && (max as usize) <= ints.len() * 2 {
+            let mut out = vec![Value::Nil; max.max(0) as usize];
+            for (i, v) in &ints {
+                out[(*i - 1) as usize] = convert(v, &format!("{path}[{i}]"), depth + 1)?;
+            }
+            return Ok(Value::List(out));
+        }
+    }
+    let mut map = Map::with_capacity(ints.len() + others.len());
+    for (i, v) in &ints {
+        map.insert(i.to_string(), convert(v, &format!("{path}[{i}]"), depth + 1)?);
+    }
+    for (k, v) in &others {
+        let key = match k {
+            LuaValue::String(s) => s.to_string_lossy(),
+            LuaValue::Number(n) => n.to_string(),
+            LuaValue::Boolean(b) => b.to_string(),
+            other => {
+                return Err(format!(
+                    "`{path}` has a {} key; only string and number keys can leave Lua",
+                    other.type_name()
+                ))
+            }
+        };
+        let item = convert(v, &format!("{path}.{key}"), depth + 1)?;
+        map.insert(key, item);
+    }
+    Ok(Value::Map(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(src: &str) -> Result<Value, String> {
+        let lua = Lua::new();
+        let v: LuaValue = lua.load(src).eval().map_err(|e| e.to_string())?;
+        from_lua(&v, "v")
+    }
+
+    #[test]
+    fn tables_become_lists_or_maps() {
+        assert_eq!(eval("return {1, 2, 3}"), Ok(Value::List(vec![1.into(), 2.into(), 3.into()])));
+        assert_eq!(eval("return {}"), Ok(Value::List(vec![])));
+        assert_eq!(eval("return {1, nil, 3}"), Ok(Value::List(vec![1.into(), Value::Nil, 3.into()])));
+        assert_eq!(eval("return {a = 1}"), Ok(Value::map([("a", Value::Int(1))])));
+        assert_eq!(
+            eval("return {[1] = 'x', [100] = 'y'}"),
+            Ok(Value::map([("1", Value::from("x")), ("100", Value::from("y"))]))
+        );
+        assert_eq!(eval("return {1, 2, name = 'n'}").map(|v| v.get("name").cloned()), Ok(Some(Value::from("n"))));
+    }
+
+    #[test]
+    fn numbers_keep_their_kind() {
+        assert_eq!(eval("return 3"), Ok(Value::Int(3)));
+        assert_eq!(eval("return 3.0"), Ok(Value::Float(3.0)));
+        assert_eq!(eval("return 2^53"), Ok(Value::Float(9007199254740992.0)));
+    }
+
+    #[test]
+    fn functions_and_cycles_are_errors() {
+        let e = eval("return {handler = function() end}").expect_err("a function");
+        assert!(e.contains("`v.handler` is a function"), "{e}");
+        let e = eval("local t = {}; t.self = t; return t").expect_err("a cycle");
+        assert!(e.contains("nests deeper"), "{e}");
+    }
+
+    #[test]
+    fn round_trip() {
+        let lua = Lua::new();
+        let v = Value::map([
+            ("list", Value::List(vec![1.into(), "two".into(), Value::Float(3.5)])),
+            ("bytes", Value::Bytes(vec![0xff, 0x00])),
+            ("nested", Value::map([("ok", Value::Bool(true))])),
+        ]);
+        let back = from_lua(&to_lua(&lua, &v).expect("to lua"), "v").expect("from lua");
+        assert_eq!(back.get("list"), v.get("list"));
+        assert_eq!(back.get("bytes"), v.get("bytes"));
+        assert_eq!(back.get("nested"), v.get("nested"));
+    }
+}

@@ -1,0 +1,243 @@
+//! SPEC §5: Lua functions and processes, the built-in modules, and the seed documents' examples verbatim.
+
+use std::path::Path;
+
+use wippy::{Host, Value};
+
+fn seeds() -> Host {
+    crate::support::builder(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects/seeds"))
+        .build()
+        .unwrap_or_else(|e| panic!("the seeds project loads:\n{e}"))
+}
+
+#[tokio::test]
+async fn the_seed_snippets_run_verbatim() {
+    let h = seeds();
+    for test in ["myns:seed_funcs", "myns:seed_spawn", "myns:seed_select"] {
+        assert_eq!(h.call(test, vec![]).await, Ok(Value::Bool(true)), "{test}");
+    }
+}
+
+fn wippy(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args(args)
+        .env("WIPPY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("wippy-test-cache"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the wippy binary runs")
+}
+
+#[test]
+fn wippy_test_runs_the_lua_suites() {
+    for (project, count) in [("tests/fixtures/projects/lua_suite", 15), ("tests/fixtures/projects/seeds", 3)] {
+        let o = wippy(&["-C", project, "test"]);
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{project}:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
+        assert!(out.ends_with(&format!("{count} passed, 0 failed\n")), "{project}:\n{out}");
+        assert_eq!(out.lines().filter(|l| l.starts_with("PASS ")).count(), count, "{out}");
+    }
+    let o = wippy(&["-C", "tests/fixtures/projects/lua_suite", "test", "registry"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().last(), Some("1 passed, 0 failed"));
+}
+
+#[test]
+fn wippy_test_reports_each_kind_of_failure() {
+    let p = crate::support::Project::with_files(&[
+        (
+            "src/_index.yaml",
+            concat!(
+                "namespace: t\nentries:\n",
+                "  - {name: pass, kind: function.lua, source: 'function t() return true end', method: t, meta: {type: test}}\n",
+                "  - {name: falsy, kind: function.lua, source: 'function t() return false end', method: t, meta: {type: test}}\n",
+                "  - {name: errval, kind: function.lua, source: 'function t() return nil, \"it broke\" end', method: t, meta: {type: test}}\n",
+                "  - {name: raises, kind: function.lua, source: 'function t() error(\"kaput\") end', method: t, meta: {type: test}}\n",
+                "  - {name: slow, kind: function.lua, source: 'local time = require(\"time\") function t() time.sleep(\"10s\") return true end', method: t, modules: [time], meta: {type: test}}\n",
+                "  - {name: helper, kind: function.lua, source: 'function t() return true end', method: t}\n",
+            ),
+        ),
+    ]);
+    let o = wippy(&["-C", p.path().to_str().expect("utf-8"), "test", "--timeout", "200ms"]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("PASS t:pass"), "{out}");
+    assert!(out.contains("FAIL t:falsy") && out.contains("returned false, not true"), "{out}");
+    assert!(out.contains("FAIL t:errval") && out.contains("it broke"), "{out}");
+    assert!(out.contains("FAIL t:raises") && out.contains("kaput"), "{out}");
+    assert!(out.contains("FAIL t:slow") && out.contains("did not finish within 200 ms"), "{out}");
+    assert!(!out.contains("t:helper"), "only `meta.type: test` entries run: {out}");
+    assert!(out.ends_with("1 passed, 4 failed\n"), "{out}");
+}
+
+/// The 1-based line of the YAML file of `host`'s project that contains `needle`.
+fn line_of(project: &Path, needle: &str) -> usize {
+    let text = std::fs::read_to_string(project.join("src/_index.yaml")).expect("read the YAML");
+    text.lines().position(|l| l.contains(needle)).expect("the needle is in the YAML") + 1
+}
+
+fn lua_project(lua_entries: &str) -> Host {
+    lua_project_at(lua_entries).1
+}
+
+fn lua_project_at(lua_entries: &str) -> (crate::support::Project, Host) {
+    let mut entries = vec![
+        "  - name: processes\n    kind: process.host\n".to_owned(),
+        crate::support::wasm_fn("echo_list", "types.wasm", "echo#echo-list", ""),
+        crate::support::wasm_fn("echo_record", "types.wasm", "echo#echo-record", ""),
+        crate::support::wasm_fn("echo_f64", "types.wasm", "echo#echo-f64", ""),
+        crate::support::wasm_fn("echo_s32", "types.wasm", "echo#echo-s32", ""),
+        crate::support::wasm_fn("divide", "types.wasm", "divide", ""),
+    ];
+    entries.push(lua_entries.to_owned());
+    let p = crate::support::functions(&entries);
+    let h = p.host();
+    (p, h)
+}
+
+#[tokio::test]
+async fn lua_values_cross_into_wit_and_back() {
+    let h = lua_project(concat!(
+        "  - name: check\n    kind: function.lua\n    method: check\n    modules: [funcs]\n    source: |\n",
+        "      local funcs = require('funcs')\n",
+        "      function check()\n",
+        "        local l = assert(funcs.call('t:echo_list', {1, 2, 3}))\n",
+        "        assert(#l == 3 and l[3] == 3 and math.type(l[1]) == 'integer')\n",
+        "        local e, err = funcs.call('t:echo_list', {1, nil, 3})\n",
+        "        assert(e == nil and err:find('`v%[1%]`') and err:find('expected an integer, got nil'), err)\n",
+        "        local f = assert(funcs.call('t:echo_f64', 3))\n",
+        "        assert(math.type(f) == 'float' and f == 3.0)\n",
+        "        local i = assert(funcs.call('t:echo_s32', 3.0))\n",
+        "        assert(math.type(i) == 'integer' and i == 3)\n",
+        "        local r = assert(funcs.call('t:echo_record', {id = 1, name = 'A', tags = {}, active = true}))\n",
+        "        assert(r.name == 'A' and #r.tags == 0 and r['nick-name'] == nil)\n",
+        "        local q, qerr = funcs.call('t:divide', 1, 0)\n",
+        "        assert(q == nil and qerr == 'division by zero', qerr)\n",
+        "        return {list = l, map = {a = 1, b = {true, false}}, holes = {1, nil, 3}, float = 1.5, int = 2}\n",
+        "      end\n",
+    ));
+    let v = h.call("t:check", vec![]).await.expect("the checks pass");
+    assert_eq!(v.get("holes"), Some(&Value::List(vec![1.into(), Value::Nil, 3.into()])));
+    assert_eq!(v.get("float"), Some(&Value::Float(1.5)));
+    assert_eq!(v.get("int"), Some(&Value::Int(2)));
+    assert_eq!(v.get("map").and_then(|m| m.get("b")), Some(&Value::List(vec![true.into(), false.into()])));
+}
+
+#[tokio::test]
+async fn lua_errors_name_the_entry_file_and_line() {
+    let (p, h) = lua_project_at(concat!(
+        "  - name: oops\n    kind: function.lua\n    method: f\n    source: |\n",
+        "      function f()\n",
+        "        local t = nil\n",
+        "        return t.field\n",
+        "      end\n",
+        "  - name: send_fn\n    kind: function.lua\n    method: f\n    modules: [process]\n    source: |\n",
+        "      local process = require('process')\n",
+        "      function f() process.send(process.pid(), 'x', function() end) end\n",
+        "  - name: no_module\n    kind: function.lua\n    method: f\n    source: |\n",
+        "      function f() return require('time') end\n",
+    ));
+    let e = h.call("t:oops", vec![]).await.expect_err("indexes nil");
+    let msg = e.to_string();
+    // Inline sources keep the YAML file's line numbers.
+    let line = line_of(p.path(), "return t.field");
+    assert!(
+        msg.starts_with("`t:oops`: ") && msg.contains(&format!("_index.yaml:{line}: attempt to index a nil value")),
+        "{msg}"
+    );
+    let e = h.call("t:send_fn", vec![]).await.expect_err("a function payload");
+    assert!(e.to_string().contains("`payload value 1` is a function, which cannot leave Lua"), "{e}");
+    let e = h.call("t:no_module", vec![]).await.expect_err("not in modules");
+    assert!(
+        e.to_string().contains("module `time` is not available to `t:no_module`: add it to the entry's `modules`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn lua_syntax_errors_are_load_errors_with_the_line() {
+    let p = crate::support::Project::new(
+        "namespace: t\nentries:\n  - name: bad\n    kind: function.lua\n    method: f\n    source: |\n      function f()\n        return 1 +\n      end\n",
+    );
+    let msg = p.build().err().expect("a syntax error").to_string();
+    let line = line_of(p.path(), "      end");
+    assert!(
+        msg.contains("entry `t:bad`: invalid Lua:") && msg.contains(&format!("_index.yaml:{line}: unexpected symbol")),
+        "{msg}"
+    );
+    let p = crate::support::Project::new(
+        "namespace: t\nentries:\n  - {name: m, kind: function.lua, method: f, source: 'function f() end', modules: [tme]}\n",
+    );
+    let msg = p.build().err().expect("unknown module").to_string();
+    assert!(msg.contains("unknown module `tme`") && msg.contains("did you mean `time`?"), "{msg}");
+}
+
+#[tokio::test]
+async fn libraries_are_required_by_alias() {
+    let h = lua_project(concat!(
+        "  - name: util\n    kind: library.lua\n    source: |\n",
+        "      local M = {}\n",
+        "      function M.double(x) return x * 2 end\n",
+        "      return M\n",
+        "  - name: user\n    kind: function.lua\n    method: f\n    imports: {u: util}\n    source: |\n",
+        "      local u = require('u')\n",
+        "      function f(x) return u.double(x) + (leaked or 0) end\n",
+        "  - name: leaker\n    kind: function.lua\n    method: f\n    source: 'function f() leaked = 100 return true end'\n",
+    ));
+    assert_eq!(h.call("t:leaker", vec![]).await, Ok(Value::Bool(true)));
+    assert_eq!(h.call("t:user", vec![21.into()]).await, Ok(Value::Int(42)), "globals do not leak between calls");
+}
+
+#[tokio::test]
+async fn async_calls_timers_and_tickers() {
+    let h = lua_project(concat!(
+        "  - name: f\n    kind: function.lua\n    method: f\n    modules: [funcs, time, channel]\n    source: |\n",
+        "      local funcs, time, channel = require('funcs'), require('time'), require('channel')\n",
+        "      function f()\n",
+        "        local fut = funcs.async('t:echo_s32', 5)\n",
+        "        local r = channel.select({fut:response():case_receive(), time.after('5s'):case_receive()})\n",
+        "        assert(r.value.result == 5 and fut:is_complete() and fut:result() == 5 and fut:error() == nil)\n",
+        "        local bad = funcs.async('t:echo_s32', 'x')\n",
+        "        bad:response():receive()\n",
+        "        assert(bad:result() == nil and bad:error():find('expected an integer'))\n",
+        "        assert(time.parse_duration('1.5s') == 1500 and time.seconds(2) == 2000 and time.SECOND == 1000)\n",
+        "        local ticker = time.ticker(10)\n",
+        "        for i = 1, 3 do ticker:channel():receive() end\n",
+        "        ticker:stop()\n",
+        "        local timer = time.timer('1h')\n",
+        "        assert(timer:stop() == true)\n",
+        "        local start = time.now()\n",
+        "        time.sleep(20)\n",
+        "        assert(time.since(start) >= 19)\n",
+        "        return true\n",
+        "      end\n",
+    ));
+    assert_eq!(h.call("t:f", vec![]).await, Ok(Value::Bool(true)));
+}
+
+#[tokio::test]
+async fn a_lua_process_that_raises_exits_with_the_message_and_line() {
+    let p = crate::support::functions(&[
+        "  - name: processes\n    kind: process.host\n".to_owned(),
+        "  - name: crash\n    kind: process.lua\n    method: main\n    source: |\n      function main(x)\n        error('bad input: ' .. x)\n      end\n".to_owned(),
+        "  - name: ok\n    kind: process.lua\n    method: main\n    source: |\n      function main(a, b) return {sum = a + b, me = process.pid()} end\n".to_owned(),
+    ]);
+    let h = p.host();
+    let line = line_of(p.path(), "error('bad input");
+    let mut c = h.client();
+    let pid = c.spawn_monitored("t:crash", "t:processes", vec!["42".into()]).await.expect("spawn");
+    match c.next_event().await {
+        Some(wippy::Event::Exit(e)) => {
+            assert_eq!(e.from, pid);
+            let err = e.error.map(|v| v.to_string()).unwrap_or_default();
+            assert!(err.contains("`t:crash`") && err.contains(&format!("_index.yaml:{line}: bad input: 42")), "{err}");
+        }
+        other => panic!("expected EXIT, got {other:?}"),
+    }
+    let pid = c.spawn_monitored("t:ok", "t:processes", vec![2.into(), 3.into()]).await.expect("spawn");
+    match c.next_event().await {
+        Some(wippy::Event::Exit(e)) => {
+            assert_eq!(e.value.get("sum"), Some(&Value::Int(5)));
+            assert_eq!(e.value.get("me"), Some(&Value::from(pid.as_str())));
+        }
+        other => panic!("expected EXIT, got {other:?}"),
+    }
+}

@@ -1,7 +1,8 @@
 //! Memory per live process: spawns N processes that block in `receive`, and reports the growth of the host's
 //! resident memory (and of its page tables) per process.
 //!
-//! Run: `cargo run --release --example density -- [N] [ENTRY]` (default 100000 `density:idle`). Holding 100,000
+//! Run: `cargo run --release --example density -- [N] [ENTRY]` (default 100000 `density:idle`, a WASM process;
+//! `density:idle_lua` is a Lua one). `DENSITY_PROJECT=DIR` measures another project's entry. Holding 100,000
 //! live instances needs `vm.max_map_count` of about 1,000,000 (see `src/runtime/mod.rs`); the example says so and
 //! stops when the limit is lower.
 
@@ -26,7 +27,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100_000);
     let entry = args.next().unwrap_or_else(|| "density:idle".to_owned());
-    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/density");
+    let project = std::env::var("DENSITY_PROJECT")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/density").to_owned());
     let budget = wippy::runtime::vma_budget() as usize;
     if budget < n + 100 {
         eprintln!(

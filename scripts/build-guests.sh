@@ -20,6 +20,7 @@ declare -A dest=(
   [compute]="tests/fixtures/wasm/compute.wasm examples/quickstart/wasm/compute.wasm"
   [caps]="tests/fixtures/wasm/caps.wasm"
   [procs]="tests/fixtures/wasm/procs.wasm examples/quickstart/wasm/procs.wasm examples/supervision/wasm/procs.wasm"
+  [jobs]="examples/orchestration/wasm/jobs.wasm"
 )
 
 if [ "$mode" != "--check-only" ]; then
@@ -42,7 +43,7 @@ digests = {}
 for wasm in list(root.glob("tests/fixtures/wasm/*.wasm")) + list(root.glob("examples/**/wasm/*.wasm")):
     digests.setdefault(wasm.name, set()).add(hashlib.sha256(wasm.read_bytes()).hexdigest())
 stale = 0
-for yaml in list(root.glob("examples/**/_index.yaml")) + list(root.glob("tests/fixtures/projects/**/_index.yaml")):
+for yaml in [*root.glob("examples/**/_index.yaml"), *root.glob("tests/fixtures/projects/**/_index.yaml"), *root.glob("benches/**/_index.yaml")]:
     if "projects/broken" in str(yaml):
         continue  # wrong on purpose
     text = yaml.read_text()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use supervision::{EventKind, ExitKind, SupervisorEvent};
 use wippy::registry::fields::closest;
-use wippy::registry::kinds::{EntryKind, WasmRole};
+use wippy::registry::kinds::{EntryKind, LuaRole, WasmRole};
 use wippy::value::{json, Value};
 use wippy::{EntryId, Event, Host};
 
@@ -26,13 +26,13 @@ pub(crate) fn commands(host: &Host) -> Vec<CommandInfo> {
         .registry()
         .entries
         .values()
-        .filter_map(|e| match &e.kind {
-            EntryKind::Wasm(w) if w.role == WasmRole::Process => w.command.as_ref().map(|c| CommandInfo {
-                name: c.name.clone(),
-                short: c.short.clone(),
-                entry: e.id.clone(),
-            }),
-            _ => None,
+        .filter_map(|e| {
+            match &e.kind {
+                EntryKind::Wasm(w) if w.role == WasmRole::Process => w.command.as_ref(),
+                EntryKind::Lua(l) if l.role == LuaRole::Process => l.command.as_ref(),
+                _ => None,
+            }
+            .map(|c| CommandInfo { name: c.name.clone(), short: c.short.clone(), entry: e.id.clone() })
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -79,10 +79,11 @@ pub(crate) fn required_hosts(host: &Host) -> anyhow::Result<String> {
 }
 
 /// Command-line words as arguments: a `string` parameter takes the word as it is; other parameters parse it as
-/// JSON (falling back to the string); a single `list<string>` parameter takes all words.
+/// JSON (falling back to the string); a single `list<string>` parameter takes all words. A process without declared
+/// parameter types (a `process.lua`) gets every word as a string, as the spec says; it converts them itself.
 fn arguments(host: &Host, entry: &str, words: &[String]) -> Vec<Value> {
     let Some(params) = host.process_params(entry) else {
-        return words.iter().map(|w| json::parse_arg(w)).collect();
+        return words.iter().map(|w| Value::from(w.as_str())).collect();
     };
     if let [(_, ty)] = params.as_slice() {
         if ty == "list<string>" {

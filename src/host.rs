@@ -247,7 +247,7 @@ impl Drop for HostInner {
     }
 }
 
-/// A loaded project: call its functions (and, later, spawn its processes).
+/// A loaded project: call its functions, spawn its processes, deploy its services.
 #[derive(Clone)]
 pub struct Host {
     inner: Arc<HostInner>,

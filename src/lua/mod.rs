@@ -5,8 +5,8 @@
 //! One Lua state per host ([`LuaRuntime`]). Every entry's source is compiled to bytecode once, at load (a syntax
 //! error is a load error with the file and line). Every invocation — a function call or a process — gets:
 //! - its own environment table, whose metatable falls back to a shared, sandboxed base (no `io`, `debug`, `load`,
-//!   `dofile`; `os` reduced to time functions; `print` writes to the log), so globals never leak between
-//!   invocations;
+//!   `dofile`; `os` reduced to time functions; `print` writes to the log, or to stdout for a process on the terminal
+//!   host), so globals never leak between invocations;
 //! - its own coroutine, driven by tokio: a Lua function that waits (`process.receive`, `time.sleep`, `funcs.call`,
 //!   a channel) suspends its coroutine and frees the thread;
 //! - a [`LuaCtx`] that the built-in modules read through a task-local slot set around every poll of the coroutine
@@ -511,6 +511,12 @@ fn build_base(lua: &Lua) -> mlua::Result<(Table, HashMap<&'static str, Table>)> 
             let text: Vec<String> =
                 args.iter().map(|v| v.to_string().unwrap_or_else(|_| v.type_name().to_owned())).collect();
             match current() {
+                // A process on the terminal host prints to the terminal, as a WASM process there writes to it.
+                Ok(ctx) if ctx.proc_if_any().is_some_and(|p| p.entry.domain.as_ref().is_some_and(|d| d.terminal)) => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{}", text.join("\t"));
+                }
                 Ok(ctx) => {
                     let pid = ctx.proc_if_any().map(|p| p.entry.pid.to_string()).unwrap_or_default();
                     tracing::info!(target: "wippy::guest", entry = %ctx.code.id, pid, "{}", text.join("\t"));

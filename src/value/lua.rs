@@ -90,12 +90,16 @@ fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
             return Ok(Value::List(out));
         }
     }
+    // Lua tables have no order; a map leaves Lua in a stable one (integer keys ascending, then the others sorted),
+    // so the same table always prints and compares the same way.
+    ints.sort_unstable_by_key(|(i, _)| *i);
     let mut map = Map::with_capacity(ints.len() + others.len());
     for (i, v) in &ints {
         map.insert(i.to_string(), convert(v, &format!("{path}[{i}]"), depth + 1)?);
     }
-    for (k, v) in &others {
-        let key = match k {
+    let mut named = Vec::with_capacity(others.len());
+    for (k, v) in others {
+        let key = match &k {
             LuaValue::String(s) => s.to_string_lossy(),
             LuaValue::Number(n) => n.to_string(),
             LuaValue::Boolean(b) => b.to_string(),
@@ -106,8 +110,12 @@ fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
                 ))
             }
         };
+        named.push((key, v));
+    }
+    named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (key, v) in &named {
         let item = convert(v, &format!("{path}.{key}"), depth + 1)?;
-        map.insert(key, item);
+        map.insert(key.clone(), item);
     }
     Ok(Value::Map(map))
 }
@@ -133,6 +141,17 @@ mod tests {
             Ok(Value::map([("1", Value::from("x")), ("100", Value::from("y"))]))
         );
         assert_eq!(eval("return {1, 2, name = 'n'}").map(|v| v.get("name").cloned()), Ok(Some(Value::from("n"))));
+    }
+
+    #[test]
+    fn map_keys_leave_lua_in_a_stable_order() {
+        let keys = |src: &str| match eval(src) {
+            Ok(Value::Map(m)) => m.keys().cloned().collect::<Vec<_>>(),
+            other => panic!("{other:?}"),
+        };
+        let want = ["2", "10", "100", "a", "b", "zed"];
+        assert_eq!(keys("return {zed = 1, [100] = 1, b = 1, [2] = 1, a = 1, [10] = 1}"), want);
+        assert_eq!(keys("local t = {} t.a = 1 t[10] = 1 t.zed = 1 t[2] = 1 t.b = 1 t[100] = 1 return t"), want);
     }
 
     #[test]

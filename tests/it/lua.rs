@@ -29,7 +29,9 @@ fn wippy(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn wippy_test_runs_the_lua_suites() {
-    for (project, count) in [("tests/fixtures/projects/lua_suite", 15), ("tests/fixtures/projects/seeds", 3)] {
+    for (project, count) in
+        [("tests/fixtures/projects/lua_suite", 15), ("tests/fixtures/projects/seeds", 3), ("examples/orchestration", 4)]
+    {
         let o = wippy(&["-C", project, "test"]);
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{project}:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
@@ -38,6 +40,30 @@ fn wippy_test_runs_the_lua_suites() {
     }
     let o = wippy(&["-C", "tests/fixtures/projects/lua_suite", "test", "registry"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().last(), Some("1 passed, 0 failed"));
+}
+
+#[test]
+fn a_lua_command_orchestrates_wasm_workers() {
+    let o = wippy(&["-C", "examples/orchestration", "run", "orchestrate", "1", "7", "13"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    // What the coordinator prints comes first, then its return value as JSON, keys in a stable order.
+    let (printed, json) = out.split_at(out.find('{').expect("a JSON value"));
+    assert_eq!(printed.lines().filter(|l| l.starts_with("job 13 failed")).count(), 2, "{out}");
+    assert!(printed.contains("job 7 failed: job 7: transient failure on attempt 1; retrying"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "attempts": {"1": 1, "13": 3, "7": 2},
+            "failures": {"13": "job 13 cannot be done"},
+            "results": {"1": 1, "7": 49},
+        })
+    );
+    let o = wippy(&["-C", "examples/orchestration", "run", "orchestrate", "1", "x"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("`orch:coordinator`") && err.contains("coordinator.lua:") && err.contains("job `x`"), "{err}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ declare -A dest=(
   [caps]="tests/fixtures/wasm/caps.wasm"
   [procs]="tests/fixtures/wasm/procs.wasm examples/quickstart/wasm/procs.wasm examples/supervision/wasm/procs.wasm"
   [jobs]="examples/orchestration/wasm/jobs.wasm"
+  [web]="tests/fixtures/wasm/web.wasm examples/quickstart/wasm/web.wasm"
 )
 
 if [ "$mode" != "--check-only" ]; then

@@ -21,7 +21,8 @@
 //! - [`imports`]: capability groups, one file per host-import group, and the trapping stubs for ungranted imports.
 //! - [`store`]: the per-instance store state, its view traits and the resource limiter.
 //! - [`function`]: preparing an entry (`InstancePre`, method resolution, WIT signatures of core modules) and the
-//!   call path; [`function::pool`] bounds concurrency per entry.
+//!   call path; [`function::pool`] bounds concurrency per entry; [`function::http`] calls `transport: wasi-http`
+//!   entries with a request map.
 //! - [`lua`]: embedded Lua 5.4: `function.lua` / `process.lua` / `library.lua`, the `funcs`, `process`, `time` and
 //!   `channel` modules, channels and `select`.
 //! - [`process`]: processes as ractor actors (Init/Step/Close), PIDs, mailboxes, monitors, links, names, groups,

@@ -11,9 +11,13 @@
 //! suspends its fiber and the tokio thread runs other work. Processes use the same [`Code`], split into
 //! [`Code::instantiate`] (Init) and [`Code::call`] (Step).
 //!
+//! A `function.wasm` with `transport: wasi-http` is a `wasi:http/proxy` component: [`http`] maps a request map
+//! to its `incoming-handler` and the response back.
+//!
 //! Cancellation: dropping an `invoke`/`call` future drops the fiber and the store; the pooled slots go back to the
 //! pool. Nothing else holds guest state.
 
+pub mod http;
 pub mod pool;
 pub mod signature;
 
@@ -29,7 +33,7 @@ use crate::imports::wasi::{EnvBinding, EnvSource, MountSpec, WasiSetup};
 use crate::imports::{self, CapabilityDenied, Group};
 use crate::process::SecurityContext;
 use crate::registry::fields::closest;
-use crate::registry::kinds::{Limits, WasmEntry, WasmRole, WasmSource};
+use crate::registry::kinds::{Limits, Transport, WasmEntry, WasmRole, WasmSource};
 use crate::registry::{Diagnostic, Entry, EntryId, EntryKind, Registry};
 use crate::runtime::binary::{self, BinaryKind};
 use crate::runtime::{Compiled, Runtime};
@@ -60,6 +64,8 @@ pub struct Code {
     pub wasi: Arc<WasiSetup>,
     /// Whether the entry was granted `funcs` (its stores get the function table).
     pub uses_funcs: bool,
+    /// How arguments and result are mapped: by WIT types, or as an HTTP request and response.
+    pub transport: Transport,
     kind: CodeKind,
 }
 
@@ -203,6 +209,9 @@ pub enum Instance {
 impl Code {
     /// The signature as WIT text, for messages: `compute(a: s32, b: s32) -> s32`.
     pub fn signature(&self) -> String {
+        if self.transport == Transport::WasiHttp {
+            return http::SIGNATURE.to_owned();
+        }
         let params: Vec<String> = self.params.iter().map(|(n, t)| format!("{n}: {}", wit::type_name(t))).collect();
         let result = self.result.as_ref().map(|t| format!(" -> {}", wit::type_name(t))).unwrap_or_default();
         format!("{}({}){result}", self.method, params.join(", "))
@@ -362,6 +371,9 @@ impl Code {
 
     /// Instantiates and calls in a fresh store: the whole function call.
     pub async fn invoke(&self, engine: &wasmtime::Engine, inv: Invocation, args: &[Value]) -> Result<Value, CallError> {
+        if self.transport == Transport::WasiHttp {
+            return http::invoke(self, engine, inv, args).await;
+        }
         let vals = self.lower_args(args)?;
         let mut store = self.new_store(engine, self.store_state(inv)?);
         let instance = self.instantiate(&mut store).await?;
@@ -586,10 +598,24 @@ pub fn prepare(
     let uses_funcs = w.imports.contains(&Group::Funcs);
     let method_diag = |msg: String| diag(w.method_pos, msg);
 
+    if w.transport == Transport::WasiHttp {
+        check_http_entry(w, matches!(compiled, Compiled::Component(_)))
+            .map_err(|(msg, hint)| diag(w.transport_pos.unwrap_or(entry.origin.pos), msg).with_hint(hint))?;
+    }
     match compiled {
         Compiled::Component(component) => {
+            let method = match w.transport {
+                Transport::WasiHttp if !w.method.contains('#') => format!("{}#{}", http::HANDLER_INTERFACE, w.method),
+                _ => w.method.clone(),
+            };
             let (export, params, result) =
-                resolve_component_method(&rt.engine, &component, &w.method).map_err(method_diag)?;
+                resolve_component_method(&rt.engine, &component, &method).map_err(method_diag)?;
+            if w.transport == Transport::WasiHttp && (params.len() != 2 || result.is_some()) {
+                return Err(method_diag(format!(
+                    "`{method}` is not a `wasi:http/incoming-handler` `handle(request, response-out)` function"
+                ))
+                .with_hint("with `transport: wasi-http`, `method` is `handle` of `wasi:http/incoming-handler`"));
+            }
             let linker = imports::component_linker(&rt.engine, &component, id, &w.imports)
                 .map_err(|e| diag(entry.origin.pos, format!("cannot link imports: {}", flat(&e))))?;
             let pre = linker.instantiate_pre(&component).map_err(|e| {
@@ -604,6 +630,7 @@ pub fn prepare(
                 limits: w.limits,
                 wasi,
                 uses_funcs,
+                transport: w.transport,
                 kind: CodeKind::Component { pre, export },
             })
         }
@@ -656,10 +683,34 @@ pub fn prepare(
                 limits: w.limits,
                 wasi,
                 uses_funcs,
+                transport: w.transport,
                 kind: CodeKind::Core { pre, export, params: scalars, result },
             })
         }
     }
+}
+
+/// A `transport: wasi-http` entry must be a component, and the HTTP types and streams it is handed must be granted.
+fn check_http_entry(w: &WasmEntry, component: bool) -> Result<(), (String, String)> {
+    if !component {
+        return Err((
+            "`transport: wasi-http` needs a component that exports `wasi:http/incoming-handler`; this is a core module"
+                .to_owned(),
+            "build the guest as a `wasi:http/proxy` component (e.g. for `wasm32-wasip2`)".to_owned(),
+        ));
+    }
+    let missing: Vec<&str> =
+        [Group::WasiHttp, Group::WasiIo].into_iter().filter(|g| !w.imports.contains(g)).map(|g| g.name()).collect();
+    if !missing.is_empty() {
+        return Err((
+            format!(
+                "`transport: wasi-http` hands the guest HTTP requests and body streams, which need `{}`",
+                missing.join("`, `")
+            ),
+            format!("add {} to `imports`", missing.join(", ")),
+        ));
+    }
+    Ok(())
 }
 
 fn show_core(params: &[wasmtime::ValType], results: &[wasmtime::ValType]) -> String {

@@ -179,10 +179,23 @@ pub struct WasmEntry {
     pub limits: Limits,
     /// Pool settings (functions only).
     pub pool: PoolConfig,
-    /// `transport`, e.g. `wasi-http`.
-    pub transport: Option<String>,
+    /// `transport`: `payload` (the default) or `wasi-http`.
+    pub transport: Transport,
+    /// Where `transport` was written.
+    pub transport_pos: Option<Pos>,
     /// `meta.command` of a process entry.
     pub command: Option<Command>,
+}
+
+/// How a `function.wasm` maps its call (the `transport` field).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// Arguments and result by the method's WIT types (the default).
+    #[default]
+    Payload,
+    /// The component is a `wasi:http/proxy`: one request map in, one response map out
+    /// ([`crate::function::http`]).
+    WasiHttp,
 }
 
 /// `meta.command` of a `process.wasm` entry: runs it with `wippy run <name>`.
@@ -635,17 +648,28 @@ fn parse_wasm(
     let wasi = f.node("wasi").map(|n| parse_wasi(ns, n, sink)).unwrap_or_default();
     let limits = f.node("limits").map(|n| parse_limits(n, sink)).unwrap_or_default();
     let pool = f.node("pool").map(|n| parse_pool(n, sink)).unwrap_or_default();
-    let transport = f.string("transport", sink).and_then(|(t, pos)| {
-        if wat || role == WasmRole::Process {
-            sink.error(pos, "field `transport` is only for `function.wasm` entries");
-            return None;
+    let (transport, transport_pos) = match f.string("transport", sink) {
+        None => (Transport::Payload, None),
+        Some((t, pos)) => {
+            let transport = match t.as_str() {
+                "payload" => Transport::Payload,
+                "wasi-http" if wat || role == WasmRole::Process => {
+                    sink.error(pos, "`transport: wasi-http` is only for `function.wasm` entries");
+                    Transport::Payload
+                }
+                "wasi-http" => Transport::WasiHttp,
+                other => {
+                    sink.error_hint(
+                        pos,
+                        format!("unknown transport `{other}`"),
+                        "the transports are `payload` (the default) and `wasi-http`",
+                    );
+                    Transport::Payload
+                }
+            };
+            (transport, Some(pos))
         }
-        if t != "wasi-http" {
-            sink.error_hint(pos, format!("unknown transport `{t}`"), "the supported transport is `wasi-http`");
-            return None;
-        }
-        Some(t)
-    });
+    };
     let command = parse_command(role, node, sink);
     let (method, method_pos) = method?;
     if method.is_empty() || method.matches('#').count() > 1 {
@@ -655,7 +679,20 @@ fn parse_wasm(
             "write an export name (`run`) or `interface#function`",
         );
     }
-    Some(WasmEntry { role, source: source?, method, method_pos, wit, imports, wasi, limits, pool, transport, command })
+    Some(WasmEntry {
+        role,
+        source: source?,
+        method,
+        method_pos,
+        wit,
+        imports,
+        wasi,
+        limits,
+        pool,
+        transport,
+        transport_pos,
+        command,
+    })
 }
 
 fn parse_hash(text: &str, pos: Pos, sink: &mut Sink<'_>) -> Option<String> {

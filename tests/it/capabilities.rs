@@ -66,6 +66,10 @@ async fn every_group_works_when_granted_and_traps_when_not() {
         caps("http_no", "http-get", "wasi:io, wasi:poll"),
         caps("call_ok", "call-func", "funcs"),
         caps("call_no", "call-func", ""),
+        caps("call_bytes_ok", "call-func-bytes", "funcs"),
+        caps("call_bytes_no", "call-func-bytes", ""),
+        "  - name: shout\n    kind: function.lua\n    method: run\n    source: 'function run(b) return b:upper() .. \"!\" end'\n"
+            .to_owned(),
         wasm_fn("compute", "compute.wasm", "compute", ""),
         wasm_fn("sleep_no_poll", "behave.wasm", "test-sleep#sleep-ms", "    imports: [wasi:clocks]\n"),
         wasm_fn("random_no", "behave.wasm", "random-u64", ""),
@@ -99,6 +103,12 @@ async fn every_group_works_when_granted_and_traps_when_not() {
     // funcs: a WASM function calling another registry function
     assert_eq!(h.call("t:call_ok", vec!["t:compute".into(), "[6, 7]".into()]).await, Ok(Value::from("42")));
     denied(&h, "t:call_no", vec!["t:compute".into(), "[]".into()], "funcs").await;
+    // call-bytes: the payload is the callee's one argument; a string result comes back as its bytes
+    let r = h.call("t:call_bytes_ok", vec!["t:shout".into(), Value::Bytes(b"hi".to_vec())]).await;
+    assert_eq!(r, Ok(Value::Bytes(b"HI!".to_vec())));
+    let r = h.call("t:call_bytes_ok", vec!["t:nowhere".into(), Value::Bytes(vec![])]).await;
+    assert!(matches!(&r, Err(CallError::Guest { value, .. }) if value.to_string().contains("t:nowhere")), "{r:?}");
+    denied(&h, "t:call_bytes_no", vec!["t:shout".into(), Value::Bytes(vec![])], "funcs").await;
 }
 
 #[tokio::test]
@@ -319,4 +329,119 @@ async fn a_spawned_child_calls_functions_as_its_spawner() {
     let r = h.call_as(SecurityContext::actor("carol"), "t:caller_fn", vec!["t:whoami".into(), "[]".into()]).await;
     assert_eq!(r, Ok(Value::from("\"carol\"")));
     assert_eq!(h.call("t:whoami", vec![]).await, Ok(Value::Nil), "no actor by default");
+}
+
+fn web(name: &str, extra: &str) -> String {
+    wasm_fn(name, "web.wasm", "handle", &format!("    transport: wasi-http\n{extra}"))
+}
+
+fn response(status: i64, body: &str) -> (Value, Value) {
+    (Value::Int(status), Value::from(body))
+}
+
+fn status_and_body(v: &Value) -> (Value, Value) {
+    (v.get("status").cloned().unwrap_or_default(), v.get("body").cloned().unwrap_or_default())
+}
+
+/// `transport: wasi-http`: a `wasi:http/proxy` component called with a request map returns a response map.
+#[tokio::test]
+async fn wasi_http_transport_maps_requests_to_responses() {
+    let h = host_of(vec![
+        web("web", "    imports: [wasi:http, wasi:io]\n"),
+        concat!(
+            "  - name: from_lua\n    kind: function.lua\n    method: run\n    modules: [funcs]\n    source: |\n",
+            "      local funcs = require('funcs')\n",
+            "      function run()\n",
+            "        local r, err = funcs.call('t:web', {path = '/lua', headers = {['x-name'] = 'moon'}})\n",
+            "        assert(r, err)\n",
+            "        return r.status .. ' ' .. r.headers['x-echo-method'] .. ' ' .. r.body\n",
+            "      end\n",
+        )
+        .to_owned(),
+    ]);
+    // No argument: GET /.
+    let r = h.call("t:web", vec![]).await.expect("GET /");
+    assert_eq!(status_and_body(&r), response(200, "GET / name= body="));
+    let headers = r.get("headers").expect("headers");
+    assert_eq!(headers.get("content-type"), Some(&Value::from("text/plain")));
+    assert_eq!(headers.get("x-echo-method"), Some(&Value::from("GET")));
+
+    // Method, path with query, headers (as a map), body; the guest picks the status from `x-status`.
+    let req = wippy::value::json::parse(
+        r#"{"method": "post", "path": "/items?id=7", "headers": {"x-name": "ann", "x-status": "201"}, "body": "hello"}"#,
+    )
+    .expect("json");
+    let r = h.call("t:web", vec![req]).await.expect("POST");
+    assert_eq!(status_and_body(&r), response(201, "POST /items?id=7 name=ann body=hello"));
+    // Headers as [name, value] pairs, a bytes body.
+    let req = Value::map([
+        ("method", Value::from("PUT")),
+        ("headers", Value::List(vec![Value::List(vec!["x-name".into(), "bob".into()])])),
+        ("body", Value::Bytes(b"raw".to_vec())),
+    ]);
+    let r = h.call("t:web", vec![req]).await.expect("PUT");
+    assert_eq!(status_and_body(&r), response(200, "PUT / name=bob body=raw"));
+
+    // A 1 MiB body, written in 4 KiB pieces while the host reads it.
+    let big = Value::map([("path", Value::from("/big?kib=1024"))]);
+    let r = h.call("t:web", vec![big]).await.expect("big body");
+    assert_eq!(r.get("body").and_then(Value::as_str).map(str::len), Some(1 << 20));
+
+    // From Lua, through funcs.call.
+    assert_eq!(h.call("t:from_lua", vec![]).await, Ok(Value::from("200 GET GET /lua name=moon body=")));
+
+    // A trapping handler and one that never answers are errors; the next call works.
+    let e = h.call("t:web", vec![Value::map([("path", Value::from("/trap"))])]).await.expect_err("trap");
+    assert!(matches!(e, CallError::Trap { .. }), "{e:?}");
+    let e = h.call("t:web", vec![Value::map([("path", Value::from("/silent"))])]).await.expect_err("no answer");
+    assert!(e.to_string().contains("without a response") && e.to_string().contains("response-outparam.set"), "{e}");
+    assert_eq!(
+        status_and_body(&h.call("t:web", vec![]).await.expect("still serving")),
+        response(200, "GET / name= body=")
+    );
+
+    // Bad requests name the field.
+    let bad = |v: &str| wippy::value::json::parse(v).expect("json");
+    for (req, says) in [
+        (r#"{"verb": "GET"}"#, "`request.verb`: unknown field `verb`"),
+        (r#"{"method": 7}"#, "`request.method`"),
+        (r#"{"path": "no-slash"}"#, "does not start with `/`"),
+        (r#"{"headers": {"bad name": "x"}}"#, "`bad name` is not a valid header name"),
+        (r#""GET /""#, "pass a map"),
+    ] {
+        let e = h.call("t:web", vec![bad(req)]).await.expect_err(req);
+        assert!(matches!(e, CallError::Argument { .. }) && e.to_string().contains(says), "{req}: {e}");
+    }
+    let e = h.call("t:web", vec![Value::Nil, Value::Nil]).await.expect_err("two arguments");
+    assert!(matches!(e, CallError::ArgumentCount { .. }) && e.to_string().contains("handle(request:"), "{e}");
+}
+
+#[test]
+fn wasi_http_transport_is_checked_at_load() {
+    let msg = |entries: Vec<String>| functions(&entries).build().err().expect("a load error").to_string();
+    let m = msg(vec![web("no_imports", "    imports: [wasi:io]\n")]);
+    assert!(
+        m.contains("`t:no_imports`") && m.contains("`wasi:http`") && m.contains("add wasi:http to `imports`"),
+        "{m}"
+    );
+    let m = msg(vec![wasm_fn("core", "web.wasm", "handle", "    transport: grpc\n")]);
+    assert!(m.contains("unknown transport `grpc`") && m.contains("`payload` (the default) and `wasi-http`"), "{m}");
+    let m = msg(vec![web("not_proxy", "    imports: [wasi:http, wasi:io]\n").replace("web.wasm", "compute.wasm")]);
+    assert!(m.contains("`t:not_proxy`") && m.contains("no export `wasi:http/incoming-handler#handle`"), "{m}");
+    let m = msg(vec![
+        "  - name: proc\n    kind: process.wasm\n    fs: wasm\n    path: /web.wasm\n    hash: sha256:{sha:web.wasm}\n    method: handle\n    transport: wasi-http\n".to_owned(),
+    ]);
+    assert!(m.contains("only for `function.wasm` entries"), "{m}");
+    // A core module cannot be a wasi:http handler.
+    let core = wat::parse_str(r#"(module (func (export "handle")))"#).expect("wat");
+    let sha = wippy::runtime::binary::sha256_hex(&core);
+    let p = Project::new(&format!(
+        "namespace: t\nentries:\n  - {{name: bin, kind: fs.directory, directory: ./bin}}\n  - name: core\n    kind: function.wasm\n    fs: bin\n    path: /core.wasm\n    hash: sha256:{sha}\n    method: handle\n    imports: [wasi:http, wasi:io]\n    transport: wasi-http\n"
+    ));
+    std::fs::create_dir_all(p.path().join("bin")).expect("mkdir");
+    std::fs::write(p.path().join("bin/core.wasm"), core).expect("write");
+    let m = p.build().err().expect("a core module").to_string();
+    assert!(m.contains("`t:core`") && m.contains("this is a core module") && m.contains("wasi:http/proxy"), "{m}");
+    // `payload` is the default, and may be written.
+    functions(&[wasm_fn("compute", "compute.wasm", "compute", "    transport: payload\n")]).host();
 }

@@ -32,6 +32,16 @@ fn quickstart_calls() {
 }
 
 #[test]
+fn call_of_a_wasi_http_function_takes_a_request_map() {
+    let req = r#"{"method": "POST", "path": "/items?id=7", "headers": {"x-name": "ann"}, "body": "hello"}"#;
+    let o = wippy(&["-C", "examples/quickstart", "call", "app:web", req]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(v["status"], 200);
+    assert_eq!(v["body"], "POST /items?id=7 name=ann body=hello");
+}
+
+#[test]
 fn call_errors_exit_1_with_a_message() {
     let o = wippy(&["-C", "examples/quickstart", "call", "app:compute", "6"]);
     assert_eq!(o.status.code(), Some(1));
@@ -51,7 +61,7 @@ fn call_errors_exit_1_with_a_message() {
 fn check_passes_on_the_quickstart() {
     let o = wippy(&["-C", "examples/quickstart", "check"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("ok: 12 entries checked"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("ok: 13 entries checked"), "{}", stdout(&o));
 }
 
 #[test]

@@ -18,6 +18,37 @@ async fn the_seed_snippets_run_verbatim() {
     }
 }
 
+/// The seeds' `process.wasm` WASI configurations load as written and do what they say: a read-only mount at
+/// `/data`, an `OUTPUT_FORMAT` from its entry's default, and a required `API_URL` that names its entry when unset.
+#[tokio::test]
+async fn the_seed_wasi_configurations_work_as_written() {
+    let h = seeds();
+    let mut me = h.client();
+    let exit = |e: Option<wippy::Event>| match e {
+        Some(wippy::Event::Exit(x)) => x,
+        other => panic!("expected EXIT, got {other:?}"),
+    };
+    me.spawn_monitored("myns:file_processor", "myns:processes", vec!["/data/input.csv".into()]).await.expect("spawn");
+    let x = exit(me.next_event().await);
+    assert_eq!(x.value, Value::from("id,name\n1,alice\n"), "{:?}", x.error);
+    me.spawn_monitored("myns:file_processor", "myns:processes", vec!["/etc/passwd".into()]).await.expect("spawn");
+    let x = exit(me.next_event().await);
+    assert!(x.error.is_some(), "nothing outside the mounts is reachable: {:?}", x.value);
+
+    // API_URL is not in this test's environment map, so the required binding fails the spawn (at Init).
+    let h = crate::support::builder(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/projects/seeds"))
+        .environment(std::collections::HashMap::new())
+        .build()
+        .expect("loads");
+    let e = h
+        .client()
+        .spawn_monitored("myns:http_worker", "myns:processes", vec!["127.0.0.1:9".into(), "/".into()])
+        .await
+        .expect_err("API_URL is required");
+    let msg = e.to_string();
+    assert!(msg.contains("`API_URL`") && msg.contains("`myns:api_url`"), "{msg}");
+}
+
 fn wippy(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
         .args(args)

@@ -99,6 +99,10 @@ impl Guest for Caps {
     fn call_func(id: String, args: String) -> Result<String, String> {
         wippy::runtime::funcs::call_string(&id, &args)
     }
+
+    fn call_func_bytes(id: String, payload: Vec<u8>) -> Result<Vec<u8>, String> {
+        wippy::runtime::funcs::call_bytes(&id, &payload)
+    }
 }
 
 export!(Caps);

@@ -27,6 +27,22 @@ where
     rt.block_on(async { tokio::spawn(f).await.expect("benchmark task") })
 }
 
+/// Times `n` calls, one after another; `call(i)` gives the entry and arguments of the `i`th.
+fn calls<F>(rt: &tokio::runtime::Runtime, host: &Host, n: u64, call: F) -> Duration
+where
+    F: Fn(u64) -> (&'static str, Vec<Value>) + Send + 'static,
+{
+    let host = host.clone();
+    on_runtime(rt, async move {
+        let start = Instant::now();
+        for i in 0..n {
+            let (id, args) = call(i);
+            host.call(id, args).await.expect("call");
+        }
+        start.elapsed()
+    })
+}
+
 /// Times `iters` monitored spawns of `entry`, one after another, each waiting for its EXIT.
 fn spawn_exit(rt: &tokio::runtime::Runtime, host: &Host, entry: &'static str, iters: u64) -> Duration {
     let mut client = host.client();
@@ -52,43 +68,19 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("lua/call-wasm-compute");
     g.bench_function("rust-host-call", |b| {
-        b.iter_custom(|iters| {
-            let host = host.clone();
-            on_runtime(&rt, async move {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    host.call("bench:compute", vec![6.into(), 7.into()]).await.expect("call");
-                }
-                start.elapsed()
-            })
-        })
+        b.iter_custom(|iters| calls(&rt, &host, iters, |_| ("bench:compute", vec![6.into(), 7.into()])))
     });
     g.bench_function("lua-funcs-call", |b| {
+        // Each Lua call makes up to BATCH calls of bench:compute; the batches add up to `iters`.
         b.iter_custom(|iters| {
-            let host = host.clone();
-            on_runtime(&rt, async move {
-                let start = Instant::now();
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BATCH);
-                    host.call("bench:call_compute", vec![Value::Int(n as i64)]).await.expect("call");
-                    left -= n;
-                }
-                start.elapsed()
+            calls(&rt, &host, iters.div_ceil(BATCH), move |i| {
+                let n = (iters - i * BATCH).min(BATCH);
+                ("bench:call_compute", vec![Value::Int(n as i64)])
             })
         })
     });
     g.bench_function("rust-host-call-lua-noop", |b| {
-        b.iter_custom(|iters| {
-            let host = host.clone();
-            on_runtime(&rt, async move {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    host.call("bench:noop", vec![]).await.expect("call");
-                }
-                start.elapsed()
-            })
-        })
+        b.iter_custom(|iters| calls(&rt, &host, iters, |_| ("bench:noop", vec![])))
     });
     g.finish();
 

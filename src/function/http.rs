@@ -20,6 +20,8 @@
 //! is dropped first, which releases anything it still held (an unfinished body ends there), and only then is the
 //! rest of the body read. Dropping the call future drops the store and the body reader together. The body may
 //! not exceed [`MAX_RESPONSE_BODY`]; `max_execution_ms` bounds the handler and the reading of its body together.
+//! A handler that writes more than the pipe holds *before* it calls `response-outparam.set` waits until the limit
+//! ends it: nothing can read a body whose response does not exist yet (give such entries `max_execution_ms`).
 
 use std::time::Instant;
 
@@ -137,7 +139,9 @@ fn text<'a>(code: &Code, map: &'a Map, field: &str) -> Result<Option<&'a str>, C
 fn request(code: &Code, args: &[Value]) -> Result<(Scheme, hyper::Request<Full<Bytes>>), CallError> {
     let empty = Map::new();
     let map = match args {
+        // An empty Lua table arrives as an empty list.
         [] | [Value::Nil] => &empty,
+        [Value::List(l)] if l.is_empty() => &empty,
         [Value::Map(m)] => m,
         [other] => {
             let msg = format!("got {}; pass a map such as {{\"path\": \"/\"}}", other.type_name());

@@ -610,7 +610,8 @@ pub fn prepare(
             };
             let (export, params, result) =
                 resolve_component_method(&rt.engine, &component, &method).map_err(method_diag)?;
-            if w.transport == Transport::WasiHttp && (params.len() != 2 || result.is_some()) {
+            let handles = params.len() == 2 && params.iter().all(|(_, t)| matches!(t, Type::Own(_)));
+            if w.transport == Transport::WasiHttp && (!handles || result.is_some()) {
                 return Err(method_diag(format!(
                     "`{method}` is not a `wasi:http/incoming-handler` `handle(request, response-out)` function"
                 ))

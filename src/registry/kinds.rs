@@ -650,13 +650,13 @@ fn parse_wasm(
     let pool = f.node("pool").map(|n| parse_pool(n, sink)).unwrap_or_default();
     let (transport, transport_pos) = match f.string("transport", sink) {
         None => (Transport::Payload, None),
+        Some((_, pos)) if wat || role == WasmRole::Process => {
+            sink.error(pos, "field `transport` is only for `function.wasm` entries");
+            (Transport::Payload, Some(pos))
+        }
         Some((t, pos)) => {
             let transport = match t.as_str() {
                 "payload" => Transport::Payload,
-                "wasi-http" if wat || role == WasmRole::Process => {
-                    sink.error(pos, "`transport: wasi-http` is only for `function.wasm` entries");
-                    Transport::Payload
-                }
                 "wasi-http" => Transport::WasiHttp,
                 other => {
                     sink.error_hint(

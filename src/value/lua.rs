@@ -97,6 +97,8 @@ fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
     for (i, v) in &ints {
         map.insert(i.to_string(), convert(v, &format!("{path}[{i}]"), depth + 1)?);
     }
+    // Keys that read the same as text (`1` and `"1"`, `true` and `"true"`) would overwrite each other.
+    let clash = |key: &str| format!("`{path}` has two keys that read `{key}` (e.g. `1` and `\"1\"`); keep one");
     let mut named = Vec::with_capacity(others.len());
     for (k, v) in others {
         let key = match &k {
@@ -115,7 +117,9 @@ fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
     named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (key, v) in &named {
         let item = convert(v, &format!("{path}.{key}"), depth + 1)?;
-        map.insert(key.clone(), item);
+        if map.insert(key.clone(), item).is_some() {
+            return Err(clash(key));
+        }
     }
     Ok(Value::Map(map))
 }
@@ -152,6 +156,14 @@ mod tests {
         let want = ["2", "10", "100", "a", "b", "zed"];
         assert_eq!(keys("return {zed = 1, [100] = 1, b = 1, [2] = 1, a = 1, [10] = 1}"), want);
         assert_eq!(keys("local t = {} t.a = 1 t[10] = 1 t.zed = 1 t[2] = 1 t.b = 1 t[100] = 1 return t"), want);
+        for src in [
+            "return {[1] = 'a', ['1'] = 'b', x = 1}",
+            "return {[true] = 1, ['true'] = 2}",
+            "return {[1.5] = 1, ['1.5'] = 2}",
+        ] {
+            let e = eval(src).expect_err(src);
+            assert!(e.contains("two keys that read"), "{src}: {e}");
+        }
     }
 
     #[test]

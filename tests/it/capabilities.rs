@@ -354,6 +354,7 @@ async fn wasi_http_transport_maps_requests_to_responses() {
             "      function run()\n",
             "        local r, err = funcs.call('t:web', {path = '/lua', headers = {['x-name'] = 'moon'}})\n",
             "        assert(r, err)\n",
+            "        assert(funcs.call('t:web', {}).body == 'GET / name= body=', 'an empty table is GET /')\n",
             "        return r.status .. ' ' .. r.headers['x-echo-method'] .. ' ' .. r.body\n",
             "      end\n",
         )
@@ -432,6 +433,12 @@ fn wasi_http_transport_is_checked_at_load() {
         "  - name: proc\n    kind: process.wasm\n    fs: wasm\n    path: /web.wasm\n    hash: sha256:{sha:web.wasm}\n    method: handle\n    transport: wasi-http\n".to_owned(),
     ]);
     assert!(m.contains("only for `function.wasm` entries"), "{m}");
+    let m = msg(vec![concat!(
+        "  - {name: wat, kind: function.wat, method: f, transport: payload,\n",
+        "     source: '(module (func (export \"f\")))'}\n"
+    )
+    .to_owned()]);
+    assert!(m.contains("field `transport` is only for `function.wasm` entries"), "{m}");
     // A core module cannot be a wasi:http handler.
     let core = wat::parse_str(r#"(module (func (export "handle")))"#).expect("wat");
     let sha = wippy::runtime::binary::sha256_hex(&core);

@@ -83,6 +83,8 @@ fn a_lua_command_orchestrates_wasm_workers() {
     assert_eq!(printed.lines().filter(|l| l.starts_with("job 13 failed")).count(), 2, "{out}");
     assert!(printed.contains("job 7 failed: job 7: transient failure on attempt 1; retrying"), "{out}");
     let v: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    let keys = |field: &str| v[field].as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    assert_eq!(keys("attempts"), ["1", "13", "7"], "sorted as text, the same on every run");
     assert_eq!(
         v,
         serde_json::json!({

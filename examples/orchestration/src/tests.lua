@@ -37,7 +37,7 @@ function test_permanent_failures_are_reported()
   return out.attempts["13"] == 3
 end
 
-function test_fan_out_is_concurrent()
+function test_two_hundred_jobs_at_once()
   local jobs = {}
   for i = 1, 200 do
     jobs[i] = i

@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 
 use crate::host::Host;
 use crate::process::{spawn_supervised, Pid, SecurityContext, System};
-use crate::registry::kinds::{Lifecycle, RestartType, Strategy};
+use crate::registry::kinds::Lifecycle;
 use crate::registry::{EntryId, EntryKind, Registry};
 use crate::value::Value;
 
@@ -69,14 +69,6 @@ pub struct Deployment {
     root: SupervisorHandle,
     events: mpsc::UnboundedReceiver<SupervisorEvent>,
     stop_timeout: Duration,
-}
-
-fn restart_type(r: RestartType) -> supervision::RestartType {
-    match r {
-        RestartType::Permanent => supervision::RestartType::Permanent,
-        RestartType::Transient => supervision::RestartType::Transient,
-        RestartType::Temporary => supervision::RestartType::Temporary,
-    }
 }
 
 fn backoff(l: &Lifecycle) -> Backoff {
@@ -155,7 +147,7 @@ impl Builder<'_> {
                     }
                 });
                 Ok(ChildSpec::new(id.as_str(), start)
-                    .restart(restart_type(s.restart_type))
+                    .restart(s.restart_type)
                     .shutdown(Shutdown::Timeout(self.stop_budget(id)))
                     .stop_hook(stop_hook)
                     .start_timeout(s.lifecycle.start_timeout)
@@ -165,18 +157,14 @@ impl Builder<'_> {
                 let children = sv.children.iter().map(|c| self.child(&c.id)).collect::<Result<Vec<_>, _>>()?;
                 let spec = SupervisorSpec {
                     name: id.to_string(),
-                    strategy: match sv.strategy {
-                        Strategy::OneForOne => supervision::Strategy::OneForOne,
-                        Strategy::OneForAll => supervision::Strategy::OneForAll,
-                        Strategy::RestForOne => supervision::Strategy::RestForOne,
-                    },
+                    strategy: sv.strategy,
                     intensity: Intensity { max_restarts: sv.max_restarts, period: sv.period },
                     children,
                     events: Some(self.events.clone()),
                 };
                 Ok(ChildSpec::new(id.as_str(), SupervisorHandle::start_fn(spec))
                     .supervisor()
-                    .restart(restart_type(sv.restart_type))
+                    .restart(sv.restart_type)
                     .shutdown(Shutdown::Timeout(self.stop_budget(id)))
                     .start_timeout(sv.lifecycle.start_timeout)
                     .backoff(backoff(&sv.lifecycle)))

@@ -360,17 +360,8 @@ impl Default for Lifecycle {
     }
 }
 
-/// `restart_type` of a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RestartType {
-    /// Always restarted.
-    #[default]
-    Permanent,
-    /// Restarted after an abnormal exit only.
-    Transient,
-    /// Never restarted.
-    Temporary,
-}
+/// `restart_type` of a service: the supervision crate's own type.
+pub use supervision::RestartType;
 
 /// `process.service`: a process kept running under supervision.
 #[derive(Debug, Clone)]
@@ -387,17 +378,8 @@ pub struct Service {
     pub lifecycle: Lifecycle,
 }
 
-/// `strategy` of a supervisor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Strategy {
-    /// Restart only the failed child.
-    #[default]
-    OneForOne,
-    /// Restart every child.
-    OneForAll,
-    /// Restart the failed child and those started after it.
-    RestForOne,
-}
+/// `strategy` of a supervisor: the supervision crate's own type.
+pub use supervision::Strategy;
 
 /// `process.supervisor`: an OTP supervisor over services and supervisors.
 #[derive(Debug, Clone)]

@@ -152,6 +152,24 @@ impl Functions {
         }
     }
 
+    /// A call made by `caller` (a guest through `funcs`, or Lua `funcs.call`) running at nesting depth `depth`:
+    /// one level deeper, refused past [`MAX_CALL_DEPTH`].
+    pub async fn call_nested(
+        self: &Arc<Self>,
+        caller: &EntryId,
+        context: Arc<SecurityContext>,
+        depth: u32,
+        id: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, CallError> {
+        let depth = depth + 1;
+        if depth > MAX_CALL_DEPTH {
+            return Err(CallError::TooDeep { entry: caller.clone(), limit: MAX_CALL_DEPTH });
+        }
+        // Boxed: a call may lead to another call (bounded by MAX_CALL_DEPTH).
+        Box::pin(self.call(context, depth, id, args)).await
+    }
+
     /// The signature of function `id` as WIT text (Lua functions take any values).
     pub fn signature(&self, id: &str) -> Option<String> {
         self.map.get(id).map(|c| match c {
@@ -169,14 +187,15 @@ impl Functions {
 
     fn not_a_function(&self, id: &str) -> CallError {
         if let Some(entry) = self.registry.get(id) {
-            let hint = match &entry.kind {
-                EntryKind::Wasm(w) if w.role == WasmRole::Process => {
-                    format!("spawn it as a process, or run it with `wippy run -x {id}`")
-                }
-                EntryKind::Lua(l) if l.role == crate::registry::kinds::LuaRole::Process => {
-                    format!("spawn it as a process, or run it with `wippy run -x {id}`")
-                }
-                _ => "only `function.wat` and `function.wasm` entries can be called".to_owned(),
+            let process = match &entry.kind {
+                EntryKind::Wasm(w) => w.role == WasmRole::Process,
+                EntryKind::Lua(l) => l.role == crate::registry::kinds::LuaRole::Process,
+                _ => false,
+            };
+            let hint = if process {
+                format!("spawn it as a process, or run it with `wippy run -x {id}`")
+            } else {
+                "only `function.wat`, `function.wasm` and `function.lua` entries can be called".to_owned()
             };
             return CallError::NotAFunction { id: entry.id.clone(), kind: entry.kind.name(), hint };
         }

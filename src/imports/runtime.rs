@@ -2,11 +2,10 @@
 //! security context), from `wit/wippy-runtime.wit`.
 //!
 //! A call through `funcs` runs under the caller's security context and one level deeper; nesting is bounded by
-//! [`MAX_CALL_DEPTH`]. The host side reaches the store through [`RuntimeView`].
+//! [`MAX_CALL_DEPTH`](crate::function::MAX_CALL_DEPTH). The host side reaches the store through [`RuntimeView`].
 
 use wasmtime::component::{HasData, Linker};
 
-use crate::function::MAX_CALL_DEPTH;
 use crate::store::StoreState;
 use crate::value::{json, Value};
 
@@ -52,15 +51,8 @@ impl RuntimeView<'_> {
         let Some(table) = self.state.funcs.clone() else {
             return Err(format!("`{}` cannot call functions: the host gave it no function table", self.state.entry));
         };
-        let depth = self.state.call_depth + 1;
-        if depth > MAX_CALL_DEPTH {
-            return Err(
-                crate::CallError::TooDeep { entry: self.state.entry.clone(), limit: MAX_CALL_DEPTH }.to_string()
-            );
-        }
         let context = self.state.context.clone();
-        // Boxed: a guest may call a function that calls a function (bounded by MAX_CALL_DEPTH).
-        Box::pin(table.call(context, depth, id, args)).await.map_err(|e| e.to_string())
+        table.call_nested(&self.state.entry, context, self.state.call_depth, id, args).await.map_err(|e| e.to_string())
     }
 }
 

@@ -64,19 +64,19 @@ pub struct Closed;
 impl Chan {
     /// A channel with room for `capacity` items (0 acts as 1).
     pub fn new(capacity: usize) -> Arc<Chan> {
-        Arc::new(Chan {
-            state: Mutex::new(State { queue: VecDeque::new(), capacity: capacity.max(1), closed: false }),
-            notify: Notify::new(),
-            pump: None,
-        })
+        Chan::with(capacity.max(1), None)
     }
 
     /// An unbounded channel fed by `pump` (a process's inbox, events or listener).
     pub fn pumped(pump: Weak<dyn Pump>) -> Arc<Chan> {
+        Chan::with(usize::MAX, Some(pump))
+    }
+
+    fn with(capacity: usize, pump: Option<Weak<dyn Pump>>) -> Arc<Chan> {
         Arc::new(Chan {
-            state: Mutex::new(State { queue: VecDeque::new(), capacity: usize::MAX, closed: false }),
+            state: Mutex::new(State { queue: VecDeque::new(), capacity, closed: false }),
             notify: Notify::new(),
-            pump: Some(pump),
+            pump,
         })
     }
 

@@ -340,8 +340,8 @@ impl LuaRuntime {
         Ok(env)
     }
 
-    /// Runs the entry's top level in a fresh environment; returns the environment and the chunk's return value.
-    async fn load(&self, code: &LuaCode) -> mlua::Result<(Table, LuaValue)> {
+    /// The entry's compiled top level, bound to a fresh environment (returned too).
+    fn chunk(&self, code: &LuaCode) -> mlua::Result<(Table, Function)> {
         let env = self.new_env(code)?;
         let chunk = self
             .lua
@@ -350,13 +350,13 @@ impl LuaRuntime {
             .set_mode(ChunkMode::Binary)
             .set_environment(env.clone())
             .into_function()?;
-        let ret: LuaValue = chunk.call_async(()).await?;
-        Ok((env, ret))
+        Ok((env, chunk))
     }
 
     /// The method of an entry, after running its top level.
     async fn method(&self, code: &LuaCode) -> mlua::Result<Function> {
-        let (env, _) = self.load(code).await?;
+        let (env, chunk) = self.chunk(code)?;
+        chunk.call_async::<()>(()).await?;
         let name = code.method.as_deref().unwrap_or("main");
         match env.get::<LuaValue>(name)? {
             LuaValue::Function(f) => Ok(f),
@@ -457,14 +457,7 @@ impl LuaRuntime {
                 crate::registry::kinds::LUA_MODULES.join(", ")
             )));
         };
-        let env = self.new_env(lib)?;
-        let chunk = self
-            .lua
-            .load(&lib.bytecode[..])
-            .set_name(format!("@{}", lib.chunk_name))
-            .set_mode(ChunkMode::Binary)
-            .set_environment(env)
-            .into_function()?;
+        let (_, chunk) = self.chunk(lib)?;
         let v: LuaValue = chunk.call(())?;
         ctx.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), v.clone());
         Ok(v)

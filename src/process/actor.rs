@@ -1,4 +1,4 @@
-//! The ractor actor behind every WASM process: Init, Step and Close.
+//! The ractor actor behind every process, WASM or Lua: Init, Step and Close.
 //!
 //! | Wippy | ractor | what happens |
 //! |---|---|---|
@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::SemaphorePermit;
 use wasmtime::component::Val;
 use wasmtime::Store;
 
@@ -42,22 +42,34 @@ pub enum ProcMsg {
 }
 
 /// The actor handler; its state is [`ProcState`].
-pub struct WasmProcess;
+pub struct ProcessActor;
 
-/// The arguments of Step, converted for the program.
-pub enum StepArgs {
-    /// Lowered by the WASM method's WIT types.
-    Wasm(Vec<Val>),
-    /// Values for a Lua method.
-    Lua(Vec<Value>),
+/// What a process runs, with Step's arguments already converted for it.
+pub enum Launch {
+    /// A WASM method and its arguments, lowered by its WIT types.
+    Wasm(Arc<Code>, Vec<Val>),
+    /// A Lua method and its arguments.
+    Lua(Arc<crate::lua::LuaCode>, Vec<Value>),
+}
+
+impl Launch {
+    /// Converts `args` for `program`: a WASM method's arguments are checked here, before anything is created.
+    pub fn new(program: Program, args: Vec<Value>) -> Result<Launch, CallError> {
+        Ok(match program {
+            Program::Wasm(code) => {
+                let vals = code.lower_args(&args)?;
+                Launch::Wasm(code, vals)
+            }
+            Program::Lua(code) => Launch::Lua(code, args),
+        })
+    }
 }
 
 /// What a process needs to start.
 pub struct ProcArgs {
     pub(crate) system: Arc<System>,
     pub(crate) entry: Arc<ProcEntry>,
-    pub(crate) program: Program,
-    pub(crate) args: StepArgs,
+    pub(crate) launch: Launch,
     pub(crate) inbox: Inbox,
 }
 
@@ -99,14 +111,14 @@ impl Drop for ProcState {
     }
 }
 
-impl Actor for WasmProcess {
+impl Actor for ProcessActor {
     type Msg = ProcMsg;
     type State = ProcState;
     type Arguments = ProcArgs;
 
     async fn pre_start(&self, _myself: ActorRef<ProcMsg>, a: ProcArgs) -> Result<ProcState, ActorProcessingErr> {
-        let run = match (a.program, a.args) {
-            (Program::Wasm(code), StepArgs::Wasm(args)) => {
+        let run = match a.launch {
+            Launch::Wasm(code, args) => {
                 let inv =
                     Invocation { context: a.entry.context.clone(), funcs: Some(a.system.functions.clone()), depth: 0 };
                 let mut state = code.store_state(inv).map_err(Box::new)?;
@@ -121,7 +133,7 @@ impl Actor for WasmProcess {
                 let instance = code.instantiate(&mut store).await.map_err(Box::new)?;
                 Running::Wasm { code, store, instance, args: Some(args) }
             }
-            (Program::Lua(code), StepArgs::Lua(args)) => {
+            Launch::Lua(code, args) => {
                 let Some(runtime) = a.system.lua.clone() else {
                     return Err(Box::new(CallError::Lua {
                         entry: code.id.clone(),
@@ -132,16 +144,6 @@ impl Actor for WasmProcess {
                     runtime.context(code, a.system.clone(), a.system.functions.clone(), a.entry.context.clone(), 0);
                 let thread = runtime.start_process(&ctx, a.entry.clone(), a.inbox).await.map_err(Box::new)?;
                 Running::Lua { runtime, ctx, thread: Some(thread), args: Some(args) }
-            }
-            (program, _) => {
-                let id = match program {
-                    Program::Wasm(c) => c.id.clone(),
-                    Program::Lua(c) => c.id.clone(),
-                };
-                return Err(Box::new(CallError::Instantiate {
-                    entry: id,
-                    message: "arguments of the wrong kind".into(),
-                }));
             }
         };
         Ok(ProcState { system: a.system, entry: a.entry, run: Some(run), outcome: None })
@@ -208,7 +210,6 @@ impl Actor for WasmProcess {
 /// is pending (waiting in a host call or yielding at an epoch tick).
 pub struct Gated<'a, F> {
     fut: F,
-    sem: &'a Semaphore,
     domain: &'a Domain,
     acquire: Option<Pin<Box<dyn Future<Output = Option<SemaphorePermit<'a>>> + Send + 'a>>>,
 }
@@ -216,7 +217,7 @@ pub struct Gated<'a, F> {
 impl<'a, F: Future> Gated<'a, F> {
     /// Gates `fut` by `domain`'s workers.
     pub fn new(domain: &'a Domain, fut: F) -> Self {
-        Gated { fut, sem: &domain.workers, domain, acquire: None }
+        Gated { fut, domain, acquire: None }
     }
 }
 
@@ -226,11 +227,11 @@ impl<F: Future + Unpin> Future for Gated<'_, F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
         let permit = match this.acquire.as_mut() {
-            None => match this.sem.try_acquire() {
+            None => match this.domain.workers.try_acquire() {
                 Ok(p) => p,
                 Err(_) => {
                     this.domain.waiting.fetch_add(1, Ordering::AcqRel);
-                    let sem = this.sem;
+                    let sem = &this.domain.workers;
                     this.acquire = Some(Box::pin(async move { sem.acquire().await.ok() }));
                     return Pin::new(this).poll(cx);
                 }

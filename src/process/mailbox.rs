@@ -206,24 +206,21 @@ pub fn mailbox() -> (Mailbox, Inbox) {
 impl Mailbox {
     /// Queues a message; a closed mailbox (its process is gone) drops it silently.
     pub fn message(&self, m: Message) {
-        {
-            let mut q = self.0.lock();
-            if q.closed {
-                return;
-            }
-            q.messages.push_back(m);
-        }
-        self.0.ready.notify_one();
+        self.push(|q| q.messages.push_back(m));
     }
 
     /// Queues an event; a closed mailbox drops it silently.
     pub fn event(&self, e: Event) {
+        self.push(|q| q.events.push_back(e));
+    }
+
+    fn push(&self, put: impl FnOnce(&mut Queues)) {
         {
             let mut q = self.0.lock();
             if q.closed {
                 return;
             }
-            q.events.push_back(e);
+            put(&mut q);
         }
         self.0.ready.notify_one();
     }

@@ -1,4 +1,4 @@
-//! Processes (SPEC §4): WASM instances running as ractor actors with PIDs, mailboxes, monitors, links, names and
+//! Processes (SPEC §4): WASM instances and Lua coroutines running as ractor actors with PIDs, mailboxes, monitors, links, names and
 //! groups, owned by one [`crate::Host`].
 //!
 //! - [`pid`]: [`Pid`], printed `{host|0x0001a}`.
@@ -126,24 +126,21 @@ async fn spawn_inner(system: &Arc<System>, req: SpawnRequest<'_>) -> Result<(Pid
         None => return Err(not_a_process(system, entry_id)),
     };
     let domain = system.domain(host)?;
-    let step_args = match &program {
-        Program::Wasm(code) => actor::StepArgs::Wasm(code.lower_args(&args).map_err(ProcessError::Arguments)?),
-        Program::Lua(_) => actor::StepArgs::Lua(args),
-    };
-    system.reserve(&domain)?;
+    let launch = actor::Launch::new(program, args).map_err(ProcessError::Arguments)?;
+    domain.reserve()?;
     let pid = system.next_pid(domain.id.as_str());
     let (entry, inbox) = system.new_entry(pid.clone(), Some(domain.clone()), context);
-    let args = actor::ProcArgs { system: system.clone(), entry: entry.clone(), program, args: step_args, inbox };
+    let args = actor::ProcArgs { system: system.clone(), entry: entry.clone(), launch, inbox };
     let spawned = match supervisor {
-        Some(sup) => ractor::Actor::spawn_linked(None, actor::WasmProcess, args, sup).await,
-        None => ractor::Actor::spawn(None, actor::WasmProcess, args).await,
+        Some(sup) => ractor::Actor::spawn_linked(None, actor::ProcessActor, args, sup).await,
+        None => ractor::Actor::spawn(None, actor::ProcessActor, args).await,
     };
     let actor = match spawned {
         Ok((actor, _join)) => actor,
         Err(e) => {
             // Init failed: nothing was published, so nobody can have monitored or linked it.
             entry.ctl().exited = true;
-            system.unreserve(&domain);
+            domain.release();
             return Err(ProcessError::Init(init_error(e, entry_id)));
         }
     };
@@ -229,8 +226,7 @@ impl Client {
         args: Vec<Value>,
         opts: SpawnOptions,
     ) -> Result<Pid, ProcessError> {
-        self.alive()?;
-        spawn(&self.system, Some(self.pid()), entry, host, args, opts, self.entry.context.clone()).await
+        self.spawn_in(self.entry.context.clone(), entry, host, args, opts).await
     }
 
     /// Spawns under another security context.
@@ -242,8 +238,19 @@ impl Client {
         args: Vec<Value>,
         opts: SpawnOptions,
     ) -> Result<Pid, ProcessError> {
+        self.spawn_in(Arc::new(context), entry, host, args, opts).await
+    }
+
+    async fn spawn_in(
+        &self,
+        context: Arc<SecurityContext>,
+        entry: &str,
+        host: &str,
+        args: Vec<Value>,
+        opts: SpawnOptions,
+    ) -> Result<Pid, ProcessError> {
         self.alive()?;
-        spawn(&self.system, Some(self.pid()), entry, host, args, opts, Arc::new(context)).await
+        spawn(&self.system, Some(self.pid()), entry, host, args, opts, context).await
     }
 
     /// Spawns a process.

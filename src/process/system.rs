@@ -80,6 +80,7 @@ impl Domain {
         self.live.load(Ordering::Acquire)
     }
 
+    /// Reserves room for one more process (`max_processes`), unless too many wait for a worker (`queue_size`).
     pub(crate) fn reserve(&self) -> Result<(), ProcessError> {
         if self.waiting.load(Ordering::Acquire) >= self.queue_size {
             return Err(ProcessError::QueueFull { host: self.id.clone(), queue_size: self.queue_size });
@@ -96,7 +97,8 @@ impl Domain {
         }
     }
 
-    fn release(&self) {
+    /// Gives back a reservation: the process ended, or never became one.
+    pub(crate) fn release(&self) {
         self.live.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -244,16 +246,6 @@ impl System {
     /// Publishes an entry: from here on it can be found, sent to, monitored and linked.
     pub(crate) fn publish(&self, entry: &Arc<ProcEntry>) {
         self.table.insert(entry.pid.clone(), entry.clone());
-    }
-
-    /// Reserves room for one more process on `domain`.
-    pub(crate) fn reserve(&self, domain: &Domain) -> Result<(), ProcessError> {
-        domain.reserve()
-    }
-
-    /// Gives back a reservation that never became a process.
-    pub(crate) fn unreserve(&self, domain: &Domain) {
-        domain.release();
     }
 
     /// Attaches a freshly started child to its parent (monitor and/or link). A dead parent kills the child.

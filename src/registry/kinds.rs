@@ -652,7 +652,7 @@ fn parse_wasm(
             (transport, Some(pos))
         }
     };
-    let command = parse_command(role, node, sink);
+    let command = parse_command(role == WasmRole::Process, "process.wasm", node, sink);
     let (method, method_pos) = method?;
     if method.is_empty() || method.matches('#').count() > 1 {
         sink.error_hint(
@@ -815,13 +815,15 @@ fn parse_pool(node: &Node, sink: &mut Sink<'_>) -> PoolConfig {
     }
 }
 
-fn parse_command(role: WasmRole, node: &Node, sink: &mut Sink<'_>) -> Option<Command> {
+/// `meta.command`; `process_kind` is the kind the entry must have for it (`process.wasm` or `process.lua`), and
+/// `is_process` whether it has it.
+fn parse_command(is_process: bool, process_kind: &str, node: &Node, sink: &mut Sink<'_>) -> Option<Command> {
     let cmd = node.get("meta")?.get("command")?;
-    if role != WasmRole::Process {
+    if !is_process {
         sink.error_hint(
             cmd.pos,
             "`meta.command` is only for process entries",
-            "declare the entry as `kind: process.wasm`",
+            format!("declare the entry as `kind: {process_kind}`"),
         );
         return None;
     }
@@ -908,10 +910,7 @@ fn parse_lua(ns: &str, role: LuaRole, f: &mut Fields<'_>, node: &Node, sink: &mu
             }
         }
     }
-    let command = match role {
-        LuaRole::Process => parse_command(WasmRole::Process, node, sink),
-        _ => parse_command(WasmRole::Function, node, sink),
-    };
+    let command = parse_command(role == LuaRole::Process, "process.lua", node, sink);
     let (text, pos) = source?;
     let (source, chunk_name) = match text.strip_prefix("file://") {
         Some(rel) => {

@@ -245,6 +245,29 @@ async fn libraries_are_required_by_alias() {
     assert_eq!(h.call("t:user", vec![21.into()]).await, Ok(Value::Int(42)), "globals do not leak between calls");
 }
 
+/// Lua and WASM calling each other through `funcs` stop at `MAX_CALL_DEPTH`, with an error naming the limit.
+#[tokio::test]
+async fn nested_calls_stop_at_the_depth_limit() {
+    let h = lua_project(&format!(
+        "{}{}",
+        crate::support::wasm_fn("bounce", "caps.wasm", "call-func", "    imports: [funcs]\n"),
+        concat!(
+            "  - name: rec\n    kind: function.lua\n    method: rec\n    modules: [funcs]\n    source: |\n",
+            "      local funcs = require('funcs')\n",
+            "      function rec()\n",
+            "        local r, err = funcs.call('t:bounce', 't:rec', '[]')\n",
+            "        if err then error(err, 0) end\n",
+            "        return r\n",
+            "      end\n",
+        )
+    ));
+    let e = h.call("t:rec", vec![]).await.expect_err("too deep");
+    let limit = wippy::function::MAX_CALL_DEPTH;
+    assert!(e.to_string().contains(&format!("nest deeper than {limit} levels")), "{e}");
+    // The host keeps serving.
+    assert_eq!(h.call("t:echo_s32", vec![5.into()]).await, Ok(Value::Int(5)));
+}
+
 #[tokio::test]
 async fn async_calls_timers_and_tickers() {
     let h = lua_project(concat!(

@@ -171,3 +171,20 @@ fn project_layout_errors() {
     let reg = p.host();
     assert!(reg.registry().get("t:v").is_some());
 }
+
+#[test]
+fn a_command_on_a_function_names_the_process_kind() {
+    for (kind, want) in [("function.wasm", "process.wasm"), ("function.lua", "process.lua")] {
+        let body = match kind {
+            "function.wasm" => {
+                "    fs: wasm\n    path: /compute.wasm\n    hash: sha256:{sha:compute.wasm}\n    method: compute\n"
+            }
+            _ => "    source: 'function f() end'\n    method: f\n",
+        };
+        let p =
+            Project::new(&format!("{HEAD}  - name: f\n    kind: {kind}\n{body}    meta: {{command: {{name: go}}}}\n"));
+        let msg = one_error(&p);
+        assert!(msg.contains("`meta.command` is only for process entries"), "{msg}");
+        assert!(msg.contains(&format!("declare the entry as `kind: {want}`")), "{msg}");
+    }
+}

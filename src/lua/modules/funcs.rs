@@ -12,20 +12,12 @@ use tokio::task::JoinHandle;
 
 use super::{to_value, LuaChannel};
 use crate::error::CallError;
-use crate::function::MAX_CALL_DEPTH;
 use crate::lua::channel::{Chan, Item};
 use crate::lua::current;
 use crate::value::{lua as conv, Value};
 
 fn args(rest: MultiValue) -> mlua::Result<Vec<Value>> {
     rest.iter().enumerate().map(|(i, v)| to_value(v, &format!("argument {}", i + 2))).collect()
-}
-
-fn error_value(e: &CallError) -> Value {
-    match e {
-        CallError::Guest { value, .. } => value.clone(),
-        other => Value::Str(other.to_string()),
-    }
 }
 
 /// Starts a call from the current invocation.
@@ -35,14 +27,9 @@ fn start(
 ) -> mlua::Result<impl std::future::Future<Output = Result<Value, CallError>> + Send> {
     let ctx = current()?;
     let args = args(rest)?;
-    let depth = ctx.depth + 1;
-    let (functions, context, caller) = (ctx.functions.clone(), ctx.context.clone(), ctx.code.id.clone());
-    Ok(async move {
-        if depth > MAX_CALL_DEPTH {
-            return Err(CallError::TooDeep { entry: caller, limit: MAX_CALL_DEPTH });
-        }
-        Box::pin(functions.call(context, depth, &id, args)).await
-    })
+    let (functions, context, caller, depth) =
+        (ctx.functions.clone(), ctx.context.clone(), ctx.code.id.clone(), ctx.depth);
+    Ok(async move { functions.call_nested(&caller, context, depth, &id, args).await })
 }
 
 #[derive(Default)]
@@ -67,7 +54,7 @@ impl UserData for LuaFuture {
             _ => Ok(LuaValue::Nil),
         });
         methods.add_method("error", |lua, f, ()| match &f.state.lock().unwrap_or_else(|p| p.into_inner()).done {
-            Some(Err(e)) => conv::to_lua(lua, &error_value(e)),
+            Some(Err(e)) => conv::to_lua(lua, &e.to_value()),
             _ => Ok(LuaValue::Nil),
         });
         methods.add_method("cancel", |_, f, ()| {
@@ -90,7 +77,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
             let call = start(id, rest)?;
             match call.await {
                 Ok(v) => Ok((conv::to_lua(&lua, &v)?, LuaValue::Nil)),
-                Err(e) => Ok((LuaValue::Nil, conv::to_lua(&lua, &error_value(&e))?)),
+                Err(e) => Ok((LuaValue::Nil, conv::to_lua(&lua, &e.to_value())?)),
             }
         })?,
     )?;
@@ -105,7 +92,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
                 let result = call.await;
                 let item = match &result {
                     Ok(v) => Value::map([("result", v.clone()), ("error", Value::Nil)]),
-                    Err(e) => Value::map([("result", Value::Nil), ("error", error_value(e))]),
+                    Err(e) => Value::map([("result", Value::Nil), ("error", e.to_value())]),
                 };
                 s.lock().unwrap_or_else(|p| p.into_inner()).done = Some(result);
                 r.push(Item::Value(item));

@@ -39,11 +39,39 @@ impl UserData for LuaTime {
     }
 }
 
-/// A one-shot timer.
-pub struct LuaTimer {
+/// A channel fed by a background task; the task ends with `stop` or when this is dropped.
+struct Fed {
     chan: Arc<Chan>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
+
+impl Fed {
+    fn new(chan: Arc<Chan>, task: JoinHandle<()>) -> Fed {
+        Fed { chan, task: Mutex::new(Some(task)) }
+    }
+
+    fn task(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
+        self.task.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops the task; true if it had not finished yet.
+    fn stop(&self) -> bool {
+        self.task().take().is_some_and(|h| {
+            let pending = !h.is_finished();
+            h.abort();
+            pending
+        })
+    }
+}
+
+impl Drop for Fed {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A one-shot timer.
+pub struct LuaTimer(Fed);
 
 fn fire_after(chan: &Arc<Chan>, d: Duration) -> JoinHandle<()> {
     let weak = Arc::downgrade(chan);
@@ -57,58 +85,30 @@ fn fire_after(chan: &Arc<Chan>, d: Duration) -> JoinHandle<()> {
 
 impl UserData for LuaTimer {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("channel", |_, t, ()| Ok(LuaChannel(t.chan.clone())));
-        methods.add_method("stop", |_, t, ()| {
-            let task = t.task.lock().unwrap_or_else(|p| p.into_inner()).take();
-            Ok(task.is_some_and(|h| {
-                let pending = !h.is_finished();
-                h.abort();
-                pending
-            }))
-        });
+        methods.add_method("channel", |_, t, ()| Ok(LuaChannel(t.0.chan.clone())));
+        methods.add_method("stop", |_, t, ()| Ok(t.0.stop()));
         methods.add_method("reset", |_, t, d: LuaValue| {
             let d = duration(&d)?;
-            let mut task = t.task.lock().unwrap_or_else(|p| p.into_inner());
+            let mut task = t.0.task();
             if let Some(h) = task.take() {
                 h.abort();
             }
-            *task = Some(fire_after(&t.chan, d));
+            *task = Some(fire_after(&t.0.chan, d));
             Ok(())
         });
-    }
-}
-
-impl Drop for LuaTimer {
-    fn drop(&mut self) {
-        if let Some(h) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            h.abort();
-        }
     }
 }
 
 /// A repeating ticker.
-pub struct LuaTicker {
-    chan: Arc<Chan>,
-    task: Mutex<Option<JoinHandle<()>>>,
-}
+pub struct LuaTicker(Fed);
 
 impl UserData for LuaTicker {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("channel", |_, t, ()| Ok(LuaChannel(t.chan.clone())));
+        methods.add_method("channel", |_, t, ()| Ok(LuaChannel(t.0.chan.clone())));
         methods.add_method("stop", |_, t, ()| {
-            if let Some(h) = t.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                h.abort();
-            }
+            t.0.stop();
             Ok(())
         });
-    }
-}
-
-impl Drop for LuaTicker {
-    fn drop(&mut self) {
-        if let Some(h) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            h.abort();
-        }
     }
 }
 
@@ -137,7 +137,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|_, d: LuaValue| {
             let chan = Chan::new(1);
             let task = fire_after(&chan, duration(&d)?);
-            Ok(LuaTimer { chan, task: Mutex::new(Some(task)) })
+            Ok(LuaTimer(Fed::new(chan, task)))
         })?,
     )?;
     m.set(
@@ -159,7 +159,7 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
                     let _ = c.try_send(Item::Value(Value::Float(LuaTime::now().0)));
                 }
             });
-            Ok(LuaTicker { chan, task: Mutex::new(Some(task)) })
+            Ok(LuaTicker(Fed::new(chan, task)))
         })?,
     )?;
     m.set(

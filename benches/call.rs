@@ -23,7 +23,7 @@ fn bench(c: &mut Criterion) {
     assert_eq!(rt.block_on(host.call("app:answer", vec![])), Ok(Value::Int(42)));
 
     // Raw wasmtime on the host's own engine configuration.
-    let engine = host.engine().clone();
+    let engine = host.wasm_engine().clone();
     let module = wasmtime::Module::new(&engine, wat::parse_str(ANSWER_WAT).expect("wat")).expect("module");
     let core_pre = wasmtime::Linker::<()>::new(&engine).instantiate_pre(&module).expect("core pre");
     let component =

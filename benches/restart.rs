@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use supervision::EventKind;
-use wippy::process::Payload;
 use wippy::{EntryId, HostBuilder, Value};
 
 fn bench(c: &mut Criterion) {
@@ -21,7 +20,7 @@ fn bench(c: &mut Criterion) {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
     let wasm = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wasm");
-    let hash = wippy::runtime::binary::sha256_hex(&std::fs::read(format!("{wasm}/procs.wasm")).expect("procs.wasm"));
+    let hash = wippy::sha256_hex(&std::fs::read(format!("{wasm}/procs.wasm")).expect("procs.wasm"));
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("src")).expect("mkdir");
     std::fs::write(
@@ -49,10 +48,11 @@ fn bench(c: &mut Criterion) {
                         }
                     }
                     let mut total = Duration::ZERO;
+                    let client = host.client();
                     for _ in 0..iters {
-                        let pid = host.processes().lookup("b:worker").expect("running");
+                        let pid = host.lookup("b:worker").expect("running");
                         let t = Instant::now();
-                        host.processes().send(None, pid.as_str(), "boom", Payload::Value(Value::Nil)).expect("send");
+                        client.send(pid.as_str(), "boom", Value::Nil).expect("send");
                         while let Some(e) = d.next_event().await {
                             if started(&e) {
                                 break;

@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let project = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart");
     let host = HostBuilder::new(project).instance_slots(4096).code_cache(None).build().expect("quickstart loads");
-    let engine = host.engine().clone();
+    let engine = host.wasm_engine().clone();
     let component =
         wasmtime::component::Component::from_file(&engine, format!("{project}/wasm/compute.wasm")).expect("component");
     let pre = wasmtime::component::Linker::<()>::new(&engine).instantiate_pre(&component).expect("pre");

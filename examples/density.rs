@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let entry = args.next().unwrap_or_else(|| "density:idle".to_owned());
     let project = std::env::var("DENSITY_PROJECT")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/density").to_owned());
-    let budget = wippy::runtime::vma_budget() as usize;
+    let budget = wippy::instance_slot_budget() as usize;
     if budget < n + 100 {
         eprintln!(
             "vm.max_map_count allows about {budget} instances; {n} need more.\n  hint: sysctl -w vm.max_map_count=1048576"
@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let spawned = start.elapsed();
         let (rss1, pte1) = (status("VmRSS:"), status("VmPTE:"));
-        let live = host.processes().count() - 1;
+        let live = host.process_count() - 1;
         let per = (rss1.saturating_sub(rss0) as f64) * 1024.0 / n as f64;
         let per_pte = (pte1.saturating_sub(pte0) as f64) * 1024.0 / n as f64;
         println!("entry            {entry}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Parses a duration such as `250ms`, `1.5s` or `1h2m3s`; a bare number is milliseconds. Negative durations and
 /// values beyond `u64` nanoseconds are rejected.
-pub fn parse(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("empty duration".into());
@@ -48,7 +48,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 }
 
 /// A duration from a (possibly fractional) number of milliseconds; `None` for negative or non-finite input.
-pub fn from_millis_f64(ms: f64) -> Option<Duration> {
+pub(crate) fn from_millis_f64(ms: f64) -> Option<Duration> {
     if !ms.is_finite() || ms < 0.0 || ms * 1e6 > u64::MAX as f64 {
         return None;
     }

@@ -1,57 +1,108 @@
-//! Wippy: a process host for WebAssembly.
+//! Wippy: a process host for WebAssembly and Lua.
 //!
-//! WASM modules declared as entries in YAML registry files run as **functions** (call in, value out) or as
-//! **processes** (actors with a PID, a mailbox, monitors and links), and Lua scripts and Rust code call and
-//! orchestrate them. The contract is `SPEC.md`; `ARCHITECTURE.md` walks through a call.
+//! WASM modules and Lua scripts declared as entries in YAML registry files run as **functions** (call in, value
+//! out) or as **processes** (actors with a PID, a mailbox, monitors and links) under OTP-style supervision, and
+//! Rust code calls and orchestrates them. `docs/` in the repository is the reference (registry and entry kinds,
+//! capabilities, the value mapping, processes, Lua, supervision, the CLI, limits); `ARCHITECTURE.md` shows the
+//! layers and the path of a call and of a spawn.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! # The API
+//! - [`Host`] (built by [`HostBuilder`]): a loaded project. [`Host::call`] calls a function; [`Host::client`] gives
+//!   a [`Client`], which has a [`Pid`] and a mailbox, so Rust code can spawn, monitor, link, send and receive like
+//!   a process; [`Host::start_services`] deploys the project's services as a [`Deployment`].
+//! - What processes exchange: [`Message`]s (with a [`Payload`]), [`Event`]s ([`Exit`], LINK_DOWN, CANCEL), both as
+//!   [`Received`]; [`SpawnOptions`] say how a child attaches to its parent.
+//! - [`Value`] (with [`Map`]): the one dynamic value that crosses every boundary (WIT, Lua, JSON, YAML);
+//!   [`SecurityContext`]: who a call or process acts for.
+//! - Errors: [`LoadError`] (with [`Diagnostic`]s), [`CallError`] (with [`LimitExceeded`], [`CapabilityDenied`],
+//!   [`ConvertError`]), [`ProcessError`], [`DeployError`], [`CommandError`]. Their `Display` is the bare message;
+//!   [`Hinted::hint`] (and [`Diagnostic::hint`]) says what the user can do about it.
+//! - Supporting types: [`EntryId`], [`Origin`], [`Pos`], [`Group`], [`Command`], [`Status`], [`TestOutcome`],
+//!   the supervision events ([`SupervisorEvent`], [`EventKind`], [`ExitKind`], [`ChildState`]), and the helpers
+//!   [`parse_duration`], [`sha256_hex`], [`instance_slot_budget`] and [`MAX_CALL_DEPTH`].
+//!
+//! # A call
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let host = wippy::Host::load("examples/quickstart")?;
 //! let product = host.call("app:compute", vec![6.into(), 7.into()]).await?;
 //! assert_eq!(product, wippy::Value::Int(42));
 //! # Ok(()) }
 //! ```
 //!
-//! # Layout
-//! - [`registry`]: project discovery, the positioned YAML reader, entry kinds and cross-reference checks; every
-//!   problem becomes a [`registry::Diagnostic`] with `file:line:col`.
-//! - [`value`]: the one dynamic [`Value`] and its conversions (JSON, WIT).
-//! - [`runtime`]: the wasmtime engine of a host (pooling allocator sizing, epoch ticker), compilation once per
-//!   distinct binary, and the compiled-code disk cache.
-//! - [`imports`]: capability groups, one file per host-import group, and the trapping stubs for ungranted imports.
-//! - [`store`]: the per-instance store state, its view traits and the resource limiter.
-//! - [`function`]: preparing an entry (`InstancePre`, method resolution, WIT signatures of core modules) and the
-//!   call path; [`function::pool`] bounds concurrency per entry; [`function::http`] calls `transport: wasi-http`
-//!   entries with a request map.
-//! - [`lua`]: embedded Lua 5.4: `function.lua` / `process.lua` / `library.lua`, the `funcs`, `process`, `time` and
-//!   `channel` modules, channels and `select`.
-//! - [`process`]: processes as ractor actors (Init/Step/Close), PIDs, mailboxes, monitors, links, names, groups,
-//!   and the Rust-side [`process::Client`].
-//! - [`deploy`]: `process.service` and `process.supervisor` entries as supervision trees (on the `supervision`
-//!   crate), and the [`deploy::Deployment`] that `wippy start` runs.
-//! - [`host`]: [`Host`] and [`HostBuilder`], the Rust API.
-//! - [`testing`]: the `wippy test` runner for Lua test functions.
-//! - [`error`]: the [`CallError`] of calls.
-//! - [`duration`]: `10s` / `250ms` duration text.
+//! # A monitored spawn
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let host = wippy::Host::load("examples/quickstart")?;
+//! let mut me = host.client();
+//! let pid = me.spawn_monitored("app:compute_worker", "app:processes", vec![6.into(), 7.into()]).await?;
+//! match me.next_event().await {
+//!     Some(wippy::Event::Exit(exit)) => {
+//!         assert_eq!(exit.from, pid);
+//!         assert_eq!(exit.value, wippy::Value::Int(42)); // EXIT carries the return value
+//!     }
+//!     other => panic!("expected EXIT, got {other:?}"),
+//! }
+//! # Ok(()) }
+//! ```
 //!
-//! The `wippy` binary (`src/main.rs`) is a thin CLI over [`Host`].
+//! # A deployment
+//! ```
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let host = wippy::Host::load("examples/supervision")?;
+//! let deployment = host.start_services().await?;
+//! let states = deployment.states().await;
+//! assert!(states.iter().any(|s| s.id == "demo:database"));
+//! deployment.stop().await; // in reverse start order
+//! assert_eq!(host.process_count(), 0);
+//! # Ok(()) }
+//! ```
+//!
+//! The `wippy` binary (`src/main.rs`, `src/cli/`) is a thin CLI over this API.
 
-pub mod deploy;
-pub mod duration;
-pub mod error;
-pub mod function;
-pub mod host;
-pub mod imports;
-pub mod lua;
-pub mod process;
-pub mod registry;
-pub mod runtime;
-pub mod store;
-pub mod testing;
-pub mod value;
+mod capability;
+mod deploy;
+mod duration;
+mod error;
+mod host;
+mod id;
+mod lua;
+mod process;
+mod registry;
+mod security;
+mod testing;
+mod value;
+mod wasm;
 
-pub use error::{CallError, ProcessError};
-pub use host::{Host, HostBuilder};
-pub use process::{Client, Event, Exit, Message, Pid, Received, SecurityContext};
-pub use registry::{Diagnostic, EntryId, LoadError, Registry};
+pub use capability::Group;
+pub use deploy::{Deployment, Status};
+pub use error::{
+    CallError, CapabilityDenied, CommandError, ConvertError, DeployError, Diagnostic, Hinted, LimitExceeded, LoadError,
+    ProcessError,
+};
+pub use host::{Command, Host, HostBuilder};
+pub use id::{EntryId, Origin, Pos};
+pub use process::{Client, Event, Exit, Message, Payload, Pid, Received, SpawnOptions, MAX_CALL_DEPTH};
+pub use security::SecurityContext;
+pub use supervision::{ChildState, EventKind, ExitKind, SupervisorEvent};
+pub use testing::{TestOutcome, DEFAULT_TEST_TIMEOUT};
 pub use value::{Map, Value};
+
+/// Parses duration text: `250ms`, `1.5s`, `2m`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    duration::parse(text)
+}
+
+/// The SHA-256 of `bytes` as lower-case hex, as the `hash` field wants it after `sha256:`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    wasm::sha256_hex(bytes)
+}
+
+/// How many WASM instances one host can hold at once on this machine: the kernel's mapping limit
+/// (`vm.max_map_count`) allows about an eighth of it.
+pub fn instance_slot_budget() -> u32 {
+    wasm::vma_budget()
+}

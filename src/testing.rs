@@ -7,12 +7,13 @@
 use std::time::{Duration, Instant};
 
 use crate::host::Host;
+use crate::id::EntryId;
 use crate::registry::kinds::LuaRole;
-use crate::registry::{EntryId, EntryKind};
+use crate::registry::EntryKind;
 use crate::value::Value;
 
 /// The default time a test may take.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How one test went.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,8 +28,20 @@ pub struct TestOutcome {
     pub elapsed: Duration,
 }
 
-/// The test entries whose ID contains `filter` (all without one), sorted.
-pub fn tests(host: &Host, filter: Option<&str>) -> Vec<EntryId> {
+impl Host {
+    /// The test entries (`function.lua` with `meta.type: test`) whose ID contains `filter` (all without one),
+    /// sorted.
+    pub fn tests(&self, filter: Option<&str>) -> Vec<EntryId> {
+        tests(self, filter)
+    }
+
+    /// Runs the tests `ids` concurrently, each within `timeout`; the outcomes come back in the order of `ids`.
+    pub async fn run_tests(&self, ids: &[EntryId], timeout: Duration) -> Vec<TestOutcome> {
+        run(self, ids, timeout).await
+    }
+}
+
+fn tests(host: &Host, filter: Option<&str>) -> Vec<EntryId> {
     let mut ids: Vec<EntryId> = host
         .registry()
         .entries
@@ -42,8 +55,7 @@ pub fn tests(host: &Host, filter: Option<&str>) -> Vec<EntryId> {
     ids
 }
 
-/// Runs the tests concurrently, each within `timeout`.
-pub async fn run(host: &Host, ids: &[EntryId], timeout: Duration) -> Vec<TestOutcome> {
+async fn run(host: &Host, ids: &[EntryId], timeout: Duration) -> Vec<TestOutcome> {
     let mut tasks = Vec::with_capacity(ids.len());
     for id in ids {
         let (host, id) = (host.clone(), id.clone());

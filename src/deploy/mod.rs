@@ -3,7 +3,7 @@
 //! [`Host::start_services`] starts every `auto_start` entry, plus whatever they `require`, under a root supervisor
 //! (one_for_one, no intensity limit: top-level services restart by their own backoff). Supervisors become
 //! [`supervision::Supervisor`] actors. A service is its process: the process's ractor actor is spawned linked to
-//! the supervisor ([`crate::process::spawn_supervised`]), so the supervisor sees the process exit directly:
+//! the supervisor (a spawn with a supervisor, [`crate::process`]), so the supervisor sees the process exit directly:
 //!
 //! | supervisor sees | because the process |
 //! |---|---|
@@ -17,7 +17,7 @@
 //!
 //! Ordering: at the top level, `requires` decides the start order (dependencies first) and stopping runs in
 //! reverse. A required entry that lives inside a supervisor pulls in its top-most supervisor. Inside a supervisor
-//! the `children` list is the start order. A cycle in `requires` is a load error ([`crate::registry::kinds`]).
+//! the `children` list is the start order. A cycle in `requires` is a load error (checked with the registry).
 //!
 //! Every supervisor of a deployment reports to one event stream ([`Deployment::next_event`]); `wippy start` prints
 //! it, tests assert on it.
@@ -31,25 +31,17 @@ use supervision::{
 };
 use tokio::sync::mpsc;
 
+use crate::error::DeployError;
 use crate::host::Host;
-use crate::process::{spawn_supervised, Pid, SecurityContext, System};
+use crate::id::EntryId;
+use crate::process::{Pid, SpawnRequest, System};
 use crate::registry::kinds::Lifecycle;
-use crate::registry::{EntryId, EntryKind, Registry};
+use crate::registry::{EntryKind, Registry};
+use crate::security::SecurityContext;
 use crate::value::Value;
 
 /// The name of the root supervisor.
-pub const ROOT: &str = "wippy:root";
-
-/// Why a deployment could not start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeployError {
-    /// The entry is not a service or supervisor.
-    #[error("`{0}` is not a `process.service` or `process.supervisor` entry")]
-    NotSupervised(String),
-    /// The root supervisor did not start.
-    #[error("the deployment did not start: {0}")]
-    Start(String),
-}
+pub(crate) const ROOT: &str = "wippy:root";
 
 /// A service or supervisor and its state, as [`Deployment::states`] reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,9 +124,8 @@ impl Builder<'_> {
                         context.clone(),
                     );
                     async move {
-                        let (pid, cell) = spawn_supervised(&system, &process, &host, input, context, sup, Some(&name))
-                            .await
-                            .map_err(|e| e.to_string())?;
+                        let req = SpawnRequest::new(&process, &host, input, context).supervised_by(sup, &name);
+                        let (pid, cell) = system.spawn(req).await.map_err(|e| e.to_string())?;
                         *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pid);
                         Ok(cell)
                     }
@@ -224,7 +215,7 @@ impl Host {
             }
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let builder = Builder { registry: reg, system: self.processes().clone(), events: tx.clone() };
+        let builder = Builder { registry: reg, system: self.system().clone(), events: tx.clone() };
         let requires = |id: &EntryId| -> Vec<EntryId> {
             builder
                 .lifecycle(id)

@@ -25,7 +25,7 @@ use crate::process::{Event, Message};
 use crate::value::Value;
 
 /// Something in a channel.
-pub enum Item {
+pub(crate) enum Item {
     /// A Lua value sent by Lua code.
     Lua(mlua::Value),
     /// A value from Rust.
@@ -37,7 +37,7 @@ pub enum Item {
 }
 
 /// Drains a mailbox into channels; implemented by a Lua process's I/O state.
-pub trait Pump: Send + Sync {
+pub(crate) trait Pump: Send + Sync {
     /// Moves everything queued in the mailbox into its channels.
     fn pump(&self);
     /// Waits until the mailbox may have something new.
@@ -51,7 +51,7 @@ struct State {
 }
 
 /// A channel.
-pub struct Chan {
+pub(crate) struct Chan {
     state: Mutex<State>,
     notify: Notify,
     pump: Option<Weak<dyn Pump>>,
@@ -59,16 +59,16 @@ pub struct Chan {
 
 /// Why a send failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Closed;
+pub(crate) struct Closed;
 
 impl Chan {
     /// A channel with room for `capacity` items (0 acts as 1).
-    pub fn new(capacity: usize) -> Arc<Chan> {
+    pub(crate) fn new(capacity: usize) -> Arc<Chan> {
         Chan::with(capacity.max(1), None)
     }
 
     /// An unbounded channel fed by `pump` (a process's inbox, events or listener).
-    pub fn pumped(pump: Weak<dyn Pump>) -> Arc<Chan> {
+    pub(crate) fn pumped(pump: Weak<dyn Pump>) -> Arc<Chan> {
         Chan::with(usize::MAX, Some(pump))
     }
 
@@ -85,7 +85,7 @@ impl Chan {
     }
 
     /// Queues an item without waiting (used by pumps and timers; ignores capacity).
-    pub fn push(&self, item: Item) {
+    pub(crate) fn push(&self, item: Item) {
         let mut s = self.lock();
         if s.closed {
             return;
@@ -96,7 +96,7 @@ impl Chan {
     }
 
     /// Queues an item if there is room.
-    pub fn try_send(&self, item: Item) -> Result<Option<Item>, Closed> {
+    pub(crate) fn try_send(&self, item: Item) -> Result<Option<Item>, Closed> {
         let mut s = self.lock();
         if s.closed {
             return Err(Closed);
@@ -111,7 +111,7 @@ impl Chan {
     }
 
     /// Takes an item if one is there. `Ok(None)`: empty; `Err(Closed)`: empty and closed.
-    pub fn try_receive(&self) -> Result<Option<Item>, Closed> {
+    pub(crate) fn try_receive(&self) -> Result<Option<Item>, Closed> {
         self.pump_now();
         let mut s = self.lock();
         match s.queue.pop_front() {
@@ -126,19 +126,14 @@ impl Chan {
     }
 
     /// Closes the channel: sends fail, receives drain what is left and then report the end.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.lock().closed = true;
         self.notify.notify_waiters();
     }
 
     /// How many items are queued.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().queue.len()
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn pump_now(&self) {
@@ -148,7 +143,7 @@ impl Chan {
     }
 
     /// Sends, waiting for room.
-    pub async fn send(&self, mut item: Item) -> Result<(), Closed> {
+    pub(crate) async fn send(&self, mut item: Item) -> Result<(), Closed> {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -162,7 +157,7 @@ impl Chan {
     }
 
     /// Receives, waiting for an item; `None` once the channel is closed and empty.
-    pub async fn receive(self: &Arc<Self>) -> Option<Item> {
+    pub(crate) async fn receive(self: &Arc<Self>) -> Option<Item> {
         match select(&[Case::Receive(self.clone())]).await {
             (_, Selected::Received(item)) => item,
             (_, Selected::Sent) => None,
@@ -171,7 +166,7 @@ impl Chan {
 }
 
 /// One case of a `select`.
-pub enum Case {
+pub(super) enum Case {
     /// Receive from a channel.
     Receive(Arc<Chan>),
     /// Send an item to a channel.
@@ -187,7 +182,7 @@ impl Case {
 }
 
 /// What the chosen case did.
-pub enum Selected {
+pub(super) enum Selected {
     /// Received an item (`None`: the channel is closed).
     Received(Option<Item>),
     /// Sent its item.
@@ -195,7 +190,7 @@ pub enum Selected {
 }
 
 /// Waits until one of `cases` can proceed, and performs it; returns its index. Cases are tried in order.
-pub async fn select(cases: &[Case]) -> (usize, Selected) {
+pub(super) async fn select(cases: &[Case]) -> (usize, Selected) {
     loop {
         // Register every waiter before looking, so a change between the look and the wait is not missed.
         let mut waits: Vec<Pin<Box<Notified<'_>>>> = Vec::with_capacity(cases.len());

@@ -192,25 +192,25 @@ impl Shared {
 
 /// The sending side of a mailbox. Cheap to clone.
 #[derive(Clone)]
-pub struct Mailbox(Arc<Shared>);
+pub(crate) struct Mailbox(Arc<Shared>);
 
 /// The receiving side of a mailbox, owned by the process.
-pub struct Inbox(Arc<Shared>);
+pub(crate) struct Inbox(Arc<Shared>);
 
 /// A new mailbox and its inbox.
-pub fn mailbox() -> (Mailbox, Inbox) {
+pub(super) fn mailbox() -> (Mailbox, Inbox) {
     let shared = Arc::new(Shared::default());
     (Mailbox(shared.clone()), Inbox(shared))
 }
 
 impl Mailbox {
     /// Queues a message; a closed mailbox (its process is gone) drops it silently.
-    pub fn message(&self, m: Message) {
+    pub(crate) fn message(&self, m: Message) {
         self.push(|q| q.messages.push_back(m));
     }
 
     /// Queues an event; a closed mailbox drops it silently.
-    pub fn event(&self, e: Event) {
+    pub(crate) fn event(&self, e: Event) {
         self.push(|q| q.events.push_back(e));
     }
 
@@ -226,7 +226,7 @@ impl Mailbox {
     }
 
     /// Closes the mailbox: later items are dropped, and the inbox reports the end once it is drained.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.0.lock().closed = true;
         self.0.ready.notify_one();
     }
@@ -264,17 +264,17 @@ impl Inbox {
     }
 
     /// The next event or message, events first; `None` once the mailbox is closed and drained.
-    pub async fn recv(&mut self) -> Option<Received> {
+    pub(crate) async fn recv(&mut self) -> Option<Received> {
         self.wait(true, true).await
     }
 
     /// Like [`Inbox::recv`], giving up after `timeout`.
-    pub async fn recv_timeout(&mut self, timeout: Duration) -> Option<Received> {
+    pub(crate) async fn recv_timeout(&mut self, timeout: Duration) -> Option<Received> {
         tokio::time::timeout(timeout, self.recv()).await.ok().flatten()
     }
 
     /// The next event only (messages stay queued).
-    pub async fn recv_event(&mut self) -> Option<Event> {
+    pub(crate) async fn recv_event(&mut self) -> Option<Event> {
         match self.wait(true, false).await {
             Some(Received::Event(e)) => Some(e),
             _ => None,
@@ -282,7 +282,7 @@ impl Inbox {
     }
 
     /// The next message only (events stay queued).
-    pub async fn recv_message(&mut self) -> Option<Message> {
+    pub(crate) async fn recv_message(&mut self) -> Option<Message> {
         match self.wait(false, true).await {
             Some(Received::Message(m)) => Some(m),
             _ => None,
@@ -295,12 +295,12 @@ impl Inbox {
     }
 
     /// An event if one is queued now.
-    pub fn try_recv_event(&mut self) -> Option<Event> {
+    pub(crate) fn try_recv_event(&mut self) -> Option<Event> {
         self.0.lock().events.pop_front()
     }
 
     /// A message if one is queued now.
-    pub fn try_recv_message(&mut self) -> Option<Message> {
+    pub(crate) fn try_recv_message(&mut self) -> Option<Message> {
         self.0.lock().messages.pop_front()
     }
 }

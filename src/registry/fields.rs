@@ -11,7 +11,7 @@ use super::yaml::{Node, NodeKind, Pos};
 use super::{Diagnostic, EntryId, Origin};
 
 /// Where diagnostics go, and the file and entry they belong to.
-pub struct Sink<'a> {
+pub(crate) struct Sink<'a> {
     /// The file being read (its `pos` is replaced per diagnostic).
     pub origin: Origin,
     /// The entry being read, once its ID is known.
@@ -22,18 +22,18 @@ pub struct Sink<'a> {
 
 impl Sink<'_> {
     /// Records a problem at `pos`.
-    pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.out.push(Diagnostic::new(Some(self.origin.at(pos)), self.entry.clone(), message));
     }
 
     /// Records a problem at `pos` with a hint.
-    pub fn error_hint(&mut self, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
+    pub(crate) fn error_hint(&mut self, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
         self.out.push(Diagnostic::new(Some(self.origin.at(pos)), self.entry.clone(), message).with_hint(hint));
     }
 }
 
 /// A reader over one YAML mapping.
-pub struct Fields<'n> {
+pub(crate) struct Fields<'n> {
     entries: &'n [(Node, Node)],
     used: Vec<bool>,
     known: Vec<&'static str>,
@@ -44,7 +44,7 @@ pub struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     /// Wraps `node`, which must be a mapping; `what` names it in messages (`entry`, "`limits`").
-    pub fn new(node: &'n Node, what: &str, sink: &mut Sink<'_>) -> Option<Fields<'n>> {
+    pub(crate) fn new(node: &'n Node, what: &str, sink: &mut Sink<'_>) -> Option<Fields<'n>> {
         match &node.kind {
             NodeKind::Map(entries) => Some(Fields {
                 entries,
@@ -64,7 +64,7 @@ impl<'n> Fields<'n> {
     }
 
     /// The raw node of `key`, if present (a `null` value counts as absent).
-    pub fn node(&mut self, key: &'static str) -> Option<&'n Node> {
+    pub(crate) fn node(&mut self, key: &'static str) -> Option<&'n Node> {
         self.known.push(key);
         let i = self.entries.iter().position(|(k, _)| k.as_str() == Some(key))?;
         self.used[i] = true;
@@ -73,12 +73,12 @@ impl<'n> Fields<'n> {
     }
 
     /// True when `key` is present with a non-null value.
-    pub fn has(&self, key: &str) -> bool {
+    pub(crate) fn has(&self, key: &str) -> bool {
         self.entries.iter().any(|(k, v)| k.as_str() == Some(key) && !matches!(v.kind, NodeKind::Null))
     }
 
     /// A string field. Numbers and bools are not silently turned into strings.
-    pub fn string(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<(String, Pos)> {
+    pub(crate) fn string(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<(String, Pos)> {
         let n = self.node(key)?;
         match &n.kind {
             NodeKind::Str(s) => Some((s.clone(), n.pos)),
@@ -90,7 +90,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A string field that must be present.
-    pub fn required_string(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<(String, Pos)> {
+    pub(crate) fn required_string(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<(String, Pos)> {
         if !self.has(key) {
             self.node(key);
             sink.error(self.pos, format!("missing required field `{key}` in {}", self.what));
@@ -100,7 +100,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A bool field.
-    pub fn bool(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<bool> {
+    pub(crate) fn bool(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<bool> {
         let n = self.node(key)?;
         match n.kind {
             NodeKind::Bool(b) => Some(b),
@@ -112,7 +112,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A non-negative integer field.
-    pub fn uint(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<u64> {
+    pub(crate) fn uint(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<u64> {
         let n = self.node(key)?;
         match n.kind {
             NodeKind::Int(i) if i >= 0 => Some(i as u64),
@@ -124,7 +124,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A float field (integers accepted).
-    pub fn float(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<f64> {
+    pub(crate) fn float(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<f64> {
         let n = self.node(key)?;
         match n.kind {
             NodeKind::Int(i) => Some(i as f64),
@@ -137,7 +137,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A duration field: `10s`, `250ms`, `1h30m`, or a number of milliseconds.
-    pub fn duration(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<Duration> {
         let n = self.node(key)?;
         let parsed = match &n.kind {
             NodeKind::Int(i) if *i >= 0 => Ok(Duration::from_millis(*i as u64)),
@@ -159,7 +159,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A byte size: an integer, or text like `64MiB`, `512KiB`, `1GiB`, `10MB`.
-    pub fn byte_size(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<u64> {
+    pub(crate) fn byte_size(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<u64> {
         let n = self.node(key)?;
         let parsed = match &n.kind {
             NodeKind::Int(i) if *i >= 0 => Some(*i as u64),
@@ -177,7 +177,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A list of strings, each with its position.
-    pub fn string_list(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<Vec<(String, Pos)>> {
+    pub(crate) fn string_list(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<Vec<(String, Pos)>> {
         let n = self.node(key)?;
         let NodeKind::Seq(items) = &n.kind else {
             sink.error(n.pos, format!("field `{key}` must be a list of strings, got a {}", n.type_name()));
@@ -194,7 +194,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A list of nodes.
-    pub fn list(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<&'n [Node]> {
+    pub(crate) fn list(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<&'n [Node]> {
         let n = self.node(key)?;
         match &n.kind {
             NodeKind::Seq(items) => Some(items),
@@ -206,7 +206,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Reports every key that no getter asked for.
-    pub fn finish(self, sink: &mut Sink<'_>) {
+    pub(crate) fn finish(self, sink: &mut Sink<'_>) {
         for ((k, _), used) in self.entries.iter().zip(&self.used) {
             if *used {
                 continue;
@@ -228,7 +228,7 @@ impl<'n> Fields<'n> {
 }
 
 /// Describes a node for messages: its type, and a short rendering of scalars.
-pub fn describe(n: &Node) -> String {
+pub(crate) fn describe(n: &Node) -> String {
     match &n.kind {
         NodeKind::Str(s) => format!("the string `{s}`"),
         NodeKind::Int(i) => format!("the integer {i}"),
@@ -239,7 +239,7 @@ pub fn describe(n: &Node) -> String {
 }
 
 /// Parses `64MiB`, `512KiB`, `1GiB`, `10MB`, `1024` (bytes). `KB`/`MB`/`GB` are decimal, `KiB`/`MiB`/`GiB` binary.
-pub fn parse_byte_size(text: &str) -> Option<u64> {
+pub(crate) fn parse_byte_size(text: &str) -> Option<u64> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -258,7 +258,7 @@ pub fn parse_byte_size(text: &str) -> Option<u64> {
 }
 
 /// The known name closest to `name`, if it is within two edits.
-pub fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+pub(crate) fn closest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
     known.iter().map(|k| (edit_distance(name, k), *k)).filter(|(d, _)| *d <= 2).min_by_key(|(d, _)| *d).map(|(_, k)| k)
 }
 

@@ -10,13 +10,13 @@ use super::yaml::{self, NodeKind, Pos};
 use super::{Diagnostic, LoadError, Origin};
 
 /// The name of registry files.
-pub const INDEX_FILE: &str = "_index.yaml";
+pub(crate) const INDEX_FILE: &str = "_index.yaml";
 
 /// How deep below the source folder `_index.yaml` files are searched (guards against symlink loops).
-pub const MAX_DIR_DEPTH: usize = 32;
+pub(crate) const MAX_DIR_DEPTH: usize = 32;
 
 /// The folder entries are read from: `wippy.lock`'s `directories.src`, or `./src`.
-pub fn source_dir(root: &Path) -> Result<PathBuf, LoadError> {
+pub(crate) fn source_dir(root: &Path) -> Result<PathBuf, LoadError> {
     if !root.is_dir() {
         return Err(LoadError::one(
             Diagnostic::new(None, None, format!("project folder `{}` does not exist", root.display()))
@@ -42,7 +42,7 @@ pub fn source_dir(root: &Path) -> Result<PathBuf, LoadError> {
 }
 
 /// Every `_index.yaml` below the project's source folder, sorted.
-pub fn index_files(root: &Path) -> Result<Vec<PathBuf>, LoadError> {
+pub(crate) fn index_files(root: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let src = source_dir(root)?;
     if !src.is_dir() {
         return Err(LoadError::one(
@@ -82,7 +82,7 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> std::io::Result<()>
 }
 
 /// A path as shown in messages: relative to the current folder when it is below it.
-pub fn display_path(path: &Path) -> PathBuf {
+pub(crate) fn display_path(path: &Path) -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))

@@ -9,20 +9,12 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
+pub(crate) use crate::id::Pos;
 use crate::value::{Map, Value};
-
-/// A position in a YAML file: 1-based line and column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Pos {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column.
-    pub col: usize,
-}
 
 /// One YAML node and where it starts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
+pub(crate) struct Node {
     /// What the node holds.
     pub kind: NodeKind,
     /// Where the node starts.
@@ -31,7 +23,7 @@ pub struct Node {
 
 /// The content of a [`Node`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     /// `null`, `~` or an empty value.
     Null,
     /// `true` / `false`.
@@ -50,7 +42,7 @@ pub enum NodeKind {
 
 /// A YAML syntax error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     /// Where the parser stopped.
     pub pos: Pos,
     /// What the parser said.
@@ -58,11 +50,11 @@ pub struct SyntaxError {
 }
 
 /// How deep YAML may nest before the reader refuses it (the tree is built recursively).
-pub const MAX_YAML_DEPTH: usize = 256;
+pub(crate) const MAX_YAML_DEPTH: usize = 256;
 
 impl Node {
     /// A short name of the node's type for messages (`string`, `mapping`, ...).
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self.kind {
             NodeKind::Null => "null",
             NodeKind::Bool(_) => "bool",
@@ -75,7 +67,7 @@ impl Node {
     }
 
     /// The string of a [`NodeKind::Str`].
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.kind {
             NodeKind::Str(s) => Some(s),
             _ => None,
@@ -83,7 +75,7 @@ impl Node {
     }
 
     /// The entries of a [`NodeKind::Map`].
-    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+    pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
             NodeKind::Map(m) => Some(m),
             _ => None,
@@ -91,12 +83,12 @@ impl Node {
     }
 
     /// Looks a key up in a mapping.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
     }
 
     /// Converts the node into a [`Value`] (keys that are not strings are rendered as text).
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         match &self.kind {
             NodeKind::Null => Value::Nil,
             NodeKind::Bool(b) => Value::Bool(*b),
@@ -125,7 +117,7 @@ fn pos(span: &Span) -> Pos {
 }
 
 /// Parses one YAML document. An empty file gives a `Null` node.
-pub fn parse(text: &str) -> Result<Node, SyntaxError> {
+pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
     let mut builder = Builder { parser: Parser::new_from_str(text), anchors: HashMap::new(), depth: 0 };
     let mut root = None;
     loop {

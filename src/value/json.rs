@@ -7,7 +7,7 @@
 use super::{Map, Value};
 
 /// Converts a `serde_json::Value` into a [`Value`].
-pub fn from_json(j: serde_json::Value) -> Value {
+pub(crate) fn from_json(j: serde_json::Value) -> Value {
     match j {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(b),
@@ -22,7 +22,7 @@ pub fn from_json(j: serde_json::Value) -> Value {
 }
 
 /// Converts a [`Value`] into a `serde_json::Value`.
-pub fn to_json(v: &Value) -> serde_json::Value {
+pub(crate) fn to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Nil => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -36,18 +36,40 @@ pub fn to_json(v: &Value) -> serde_json::Value {
 }
 
 /// Parses JSON text into a [`Value`].
-pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
+pub(crate) fn parse(text: &str) -> Result<Value, serde_json::Error> {
     serde_json::from_str(text).map(from_json)
 }
 
 /// Renders a [`Value`] as compact JSON text.
-pub fn to_json_string(v: &Value) -> String {
+pub(crate) fn to_json_string(v: &Value) -> String {
     to_json(v).to_string()
 }
 
-/// Parses a command-line argument: JSON when it is valid JSON, the literal string otherwise (SPEC §7).
-pub fn parse_arg(arg: &str) -> Value {
+/// Parses a command-line argument: JSON when it is valid JSON, the literal string otherwise (`docs/cli.md`).
+pub(crate) fn parse_arg(arg: &str) -> Value {
     parse(arg).unwrap_or_else(|_| Value::Str(arg.to_owned()))
+}
+
+impl Value {
+    /// Parses JSON text.
+    pub fn from_json(text: &str) -> Result<Value, serde_json::Error> {
+        parse(text)
+    }
+
+    /// A command-line argument: JSON when it is valid JSON, the literal string otherwise.
+    pub fn from_arg(arg: &str) -> Value {
+        parse_arg(arg)
+    }
+
+    /// Compact JSON text (bytes become a list of numbers; non-finite floats `null`).
+    pub fn to_json(&self) -> String {
+        to_json_string(self)
+    }
+
+    /// Indented JSON text, as the CLI prints results.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(&to_json(self)).unwrap_or_else(|_| self.to_string())
+    }
 }
 
 #[cfg(test)]

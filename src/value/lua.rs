@@ -16,7 +16,7 @@ use super::wit::MAX_DEPTH;
 use super::{Map, Value};
 
 /// Converts a [`Value`] into a Lua value.
-pub fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
+pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
     Ok(match v {
         Value::Nil => LuaValue::Nil,
         Value::Bool(b) => LuaValue::Boolean(*b),
@@ -42,7 +42,7 @@ pub fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
 }
 
 /// Converts a Lua value into a [`Value`]; `what` names it in errors (`args[1]`).
-pub fn from_lua(v: &LuaValue, what: &str) -> Result<Value, String> {
+pub(crate) fn from_lua(v: &LuaValue, what: &str) -> Result<Value, String> {
     convert(v, what, 0)
 }
 

@@ -12,13 +12,13 @@
 //! A [`Map`] keeps insertion order and has string keys, so a record that goes out of a guest and back in keeps its
 //! field order.
 
-pub mod json;
-pub mod lua;
-pub mod wit;
+pub(crate) mod json;
+pub(crate) mod lua;
+pub(crate) mod wit;
 
 use std::fmt;
 
-pub use indexmap::IndexMap;
+pub(crate) use indexmap::IndexMap;
 
 /// An ordered map with string keys.
 pub type Map = IndexMap<String, Value>;

@@ -198,7 +198,7 @@ fn a_mount_of_a_missing_folder_is_a_load_error() {
         "  - name: gone\n    kind: fs.directory\n    directory: /no/such/folder\n".to_owned(),
         caps("read", "read-file", "wasi:filesystem") + "    wasi:\n      mounts:\n        - {fs: gone, guest: /data}\n",
     ]);
-    let msg = p.build().err().expect("missing folder").to_string();
+    let msg = crate::support::shown_load(&p.build().err().expect("missing folder"));
     assert!(msg.contains("does not exist") && msg.contains("`t:gone`") && msg.contains("auto_init"), "{msg}");
 }
 
@@ -218,10 +218,10 @@ fn env_project(vars: &[(&str, &str)]) -> Result<Host, wippy::LoadError> {
 async fn only_mapped_variables_are_visible() {
     let h = env_project(&[("API_URL", "http://api"), ("SECRET", "hidden"), ("PATH", "/bin")]).expect("loads");
     let vars = h.call("t:env", vec![]).await.expect("granted");
-    let expected = wippy::value::json::parse(r#"[["URL", "http://api"], ["MODE", "dev"]]"#).expect("json");
+    let expected = wippy::Value::from_json(r#"[["URL", "http://api"], ["MODE", "dev"]]"#).expect("json");
     assert_eq!(vars, expected, "the mapped names, with defaults applied, and nothing else");
     let args = h.call("t:args", vec![]).await.expect("granted");
-    assert_eq!(args, wippy::value::json::parse(r#"["tool", "--verbose"]"#).expect("json"));
+    assert_eq!(args, wippy::Value::from_json(r#"["tool", "--verbose"]"#).expect("json"));
 }
 
 #[tokio::test]
@@ -230,7 +230,8 @@ async fn a_missing_required_variable_names_its_entry() {
     let e = h.call("t:env", vec![]).await.expect_err("API_URL is not set");
     assert!(matches!(e, CallError::MissingEnv { .. }), "{e:?}");
     let msg = e.to_string();
-    assert!(msg.contains("`API_URL` (entry `t:api_url`)") && msg.contains("hint:"), "{msg}");
+    assert!(msg.contains("`API_URL` (entry `t:api_url`)") && !msg.contains("hint"), "{msg}");
+    assert!(e.hint().is_some_and(|h| h.contains("set `API_URL`")), "{e:?}");
 }
 
 #[tokio::test]
@@ -318,7 +319,7 @@ async fn a_spawned_child_calls_functions_as_its_spawner() {
     alice.spawn_monitored("t:caller", "t:processes", vec!["t:whoami".into(), "[]".into()]).await.expect("spawn");
     assert_eq!(exit_value(&mut alice).await, Value::from("\"alice\""), "the function sees the spawner's actor");
 
-    let opts = wippy::process::SpawnOptions { monitor: true, link: false };
+    let opts = wippy::SpawnOptions { monitor: true, link: false };
     alice
         .spawn_as(SecurityContext::actor("bob"), "t:caller", "t:processes", vec!["t:whoami".into(), "[]".into()], opts)
         .await
@@ -368,7 +369,7 @@ async fn wasi_http_transport_maps_requests_to_responses() {
     assert_eq!(headers.get("x-echo-method"), Some(&Value::from("GET")));
 
     // Method, path with query, headers (as a map), body; the guest picks the status from `x-status`.
-    let req = wippy::value::json::parse(
+    let req = wippy::Value::from_json(
         r#"{"method": "post", "path": "/items?id=7", "headers": {"x-name": "ann", "x-status": "201"}, "body": "hello"}"#,
     )
     .expect("json");
@@ -402,7 +403,7 @@ async fn wasi_http_transport_maps_requests_to_responses() {
     );
 
     // Bad requests name the field.
-    let bad = |v: &str| wippy::value::json::parse(v).expect("json");
+    let bad = |v: &str| wippy::Value::from_json(v).expect("json");
     for (req, says) in [
         (r#"{"verb": "GET"}"#, "`request.verb`: unknown field `verb`"),
         (r#"{"method": 7}"#, "`request.method`"),
@@ -414,12 +415,16 @@ async fn wasi_http_transport_maps_requests_to_responses() {
         assert!(matches!(e, CallError::Argument { .. }) && e.to_string().contains(says), "{req}: {e}");
     }
     let e = h.call("t:web", vec![Value::Nil, Value::Nil]).await.expect_err("two arguments");
-    assert!(matches!(e, CallError::ArgumentCount { .. }) && e.to_string().contains("handle(request:"), "{e}");
+    assert!(
+        matches!(e, CallError::ArgumentCount { .. }) && crate::support::shown(&e).contains("handle(request:"),
+        "{e}"
+    );
 }
 
 #[test]
 fn wasi_http_transport_is_checked_at_load() {
-    let msg = |entries: Vec<String>| functions(&entries).build().err().expect("a load error").to_string();
+    let msg =
+        |entries: Vec<String>| crate::support::shown_load(&functions(&entries).build().err().expect("a load error"));
     let m = msg(vec![web("no_imports", "    imports: [wasi:io]\n")]);
     assert!(
         m.contains("`t:no_imports`") && m.contains("`wasi:http`") && m.contains("add wasi:http to `imports`"),
@@ -441,13 +446,13 @@ fn wasi_http_transport_is_checked_at_load() {
     assert!(m.contains("field `transport` is only for `function.wasm` entries"), "{m}");
     // A core module cannot be a wasi:http handler.
     let core = wat::parse_str(r#"(module (func (export "handle")))"#).expect("wat");
-    let sha = wippy::runtime::binary::sha256_hex(&core);
+    let sha = wippy::sha256_hex(&core);
     let p = Project::new(&format!(
         "namespace: t\nentries:\n  - {{name: bin, kind: fs.directory, directory: ./bin}}\n  - name: core\n    kind: function.wasm\n    fs: bin\n    path: /core.wasm\n    hash: sha256:{sha}\n    method: handle\n    imports: [wasi:http, wasi:io]\n    transport: wasi-http\n"
     ));
     std::fs::create_dir_all(p.path().join("bin")).expect("mkdir");
     std::fs::write(p.path().join("bin/core.wasm"), core).expect("write");
-    let m = p.build().err().expect("a core module").to_string();
+    let m = crate::support::shown_load(&p.build().err().expect("a core module"));
     assert!(m.contains("`t:core`") && m.contains("this is a core module") && m.contains("wasi:http/proxy"), "{m}");
     // `payload` is the default, and may be written.
     functions(&[wasm_fn("compute", "compute.wasm", "compute", "    transport: payload\n")]).host();

@@ -225,7 +225,7 @@ fn lua_syntax_errors_are_load_errors_with_the_line() {
     let p = crate::support::Project::new(
         "namespace: t\nentries:\n  - {name: m, kind: function.lua, method: f, source: 'function f() end', modules: [tme]}\n",
     );
-    let msg = p.build().err().expect("unknown module").to_string();
+    let msg = crate::support::shown_load(&p.build().err().expect("unknown module"));
     assert!(msg.contains("unknown module `tme`") && msg.contains("did you mean `time`?"), "{msg}");
 }
 
@@ -262,7 +262,7 @@ async fn nested_calls_stop_at_the_depth_limit() {
         )
     ));
     let e = h.call("t:rec", vec![]).await.expect_err("too deep");
-    let limit = wippy::function::MAX_CALL_DEPTH;
+    let limit = wippy::MAX_CALL_DEPTH;
     assert!(e.to_string().contains(&format!("nest deeper than {limit} levels")), "{e}");
     // The host keeps serving.
     assert_eq!(h.call("t:echo_s32", vec![5.into()]).await, Ok(Value::Int(5)));

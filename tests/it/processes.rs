@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use wippy::process::{Event, Exit, Received};
 use wippy::{Client, Host, Pid, ProcessError, Value};
+use wippy::{Event, Exit, Received};
 
 use crate::support::{functions, wasm_fn};
 
@@ -192,14 +192,17 @@ async fn monitoring_a_dead_pid_delivers_exit_at_once() {
 async fn an_abnormal_exit_kills_linked_processes() {
     let h = host();
     let mut c = h.client();
-    let survivor = c.spawn_monitored("t:wait", H, vec![]).await.expect("spawn");
+    // The survivor is a second participant that links itself to the crasher and does not trap links.
+    let survivor = h.client();
     let crasher = c.spawn_monitored("t:trap_on_message", H, vec![]).await.expect("spawn");
-    h.processes().link(&survivor, crasher.as_str()).expect("link");
+    survivor.link(&crasher).expect("link");
+    c.monitor(survivor.pid()).expect("monitor");
     c.send(crasher.as_str(), "boom", Value::Nil).expect("send");
     let mut exits = [exit(&mut c).await, exit(&mut c).await];
     exits.sort_by_key(|e| e.from != crasher);
     assert_eq!(exits[0].from, crasher);
-    assert_eq!(exits[1].from, survivor);
+    assert_eq!(&exits[1].from, survivor.pid());
+    assert!(!h.is_alive(survivor.pid()), "the survivor was terminated");
     let reason = error_text(&exits[1]);
     assert!(reason.contains(&format!("linked process {crasher} exited")) && reason.contains("trapped"), "{reason}");
 }
@@ -214,13 +217,12 @@ async fn trap_links_turns_link_down_into_an_event() {
         .await
         .expect("spawn");
     assert_eq!(message(&mut c).await.topic, "linked");
-    assert!(h.processes().trap_links(&trapper));
     c.send(crasher.as_str(), "boom", Value::Nil).expect("send");
     let mut exits = [exit(&mut c).await, exit(&mut c).await];
     exits.sort_by_key(|e| e.from != crasher);
     assert_eq!(exits[1].from, trapper);
     assert!(exits[1].is_normal(), "the trapping process survived and returned: {:?}", exits[1]);
-    let payload = wippy::value::json::parse(exits[1].value.as_str().expect("JSON text")).expect("JSON");
+    let payload = wippy::Value::from_json(exits[1].value.as_str().expect("JSON text")).expect("JSON");
     assert_eq!(payload.get("kind"), Some(&Value::from("pid.link.down")));
     assert_eq!(payload.get("from"), Some(&Value::from(crasher.as_str())));
 }
@@ -239,7 +241,7 @@ async fn a_normal_exit_sends_no_link_down() {
     let e = exit(&mut c).await;
     assert_eq!((e.from, e.value), (quiet, Value::from("bye")));
     // The watcher got nothing: it is still waiting, and ends only when we terminate it.
-    assert!(h.processes().is_alive(watcher.as_str()));
+    assert!(h.is_alive(&watcher));
     c.terminate(&watcher);
     let e = exit(&mut c).await;
     assert_eq!((e.from.clone(), error_text(&e)), (watcher, "terminated".to_owned()));
@@ -342,21 +344,25 @@ async fn spawn_errors_say_what_is_wrong() {
     let c = h.client();
     let e = c.spawn("t:compute_wroker", H, vec![]).await.expect_err("typo");
     assert!(
-        e.to_string().contains("no entry `t:compute_wroker`")
-            && e.to_string().contains("did you mean `t:compute_worker`?"),
+        crate::support::shown(&e).contains("no entry `t:compute_wroker`")
+            && crate::support::shown(&e).contains("did you mean `t:compute_worker`?"),
         "{e}"
     );
     let e = c.spawn("t:compute_fn", H, vec![]).await.expect_err("a function");
-    assert!(e.to_string().contains("is a `function.wasm`, not a process"), "{e}");
+    assert!(crate::support::shown(&e).contains("is a `function.wasm`, not a process"), "{e}");
     let e = c.spawn("t:compute_worker", "t:nowhere", vec![]).await.expect_err("no host");
-    assert!(e.to_string().contains("no process host `t:nowhere`") && e.to_string().contains("t:processes"), "{e}");
+    assert!(
+        crate::support::shown(&e).contains("no process host `t:nowhere`")
+            && crate::support::shown(&e).contains("t:processes"),
+        "{e}"
+    );
     let e = c.spawn("t:compute_worker", H, vec![1.into()]).await.expect_err("one argument short");
-    assert!(e.to_string().contains("expected 2 argument(s), got 1"), "{e}");
+    assert!(crate::support::shown(&e).contains("expected 2 argument(s), got 1"), "{e}");
     let e = c.spawn("t:compute_worker", H, vec!["x".into(), 1.into()]).await.expect_err("wrong type");
-    assert!(e.to_string().contains("`a`: expected an integer"), "{e}");
+    assert!(crate::support::shown(&e).contains("`a`: expected an integer"), "{e}");
     let e = c.spawn("t:tiny_memory", H, vec![]).await.expect_err("Init fails");
     assert!(matches!(e, ProcessError::Init(_)) && e.to_string().contains("max_memory"), "{e}");
-    assert_eq!(h.processes().count(), 1, "only the client is alive: failed spawns leave nothing behind");
+    assert_eq!(h.process_count(), 1, "only the client is alive: failed spawns leave nothing behind");
 }
 
 #[tokio::test]
@@ -367,7 +373,7 @@ async fn wasm_processes_spawn_and_monitor_wasm_processes() {
         .await
         .expect("spawn");
     let e = exit(&mut c).await;
-    let event = wippy::value::json::parse(e.value.as_str().expect("JSON text")).expect("JSON");
+    let event = wippy::Value::from_json(e.value.as_str().expect("JSON text")).expect("JSON");
     assert_eq!(event.get("type"), Some(&Value::from("EXIT")));
     assert_eq!(event.get("value"), Some(&Value::Int(42)));
 }
@@ -413,7 +419,7 @@ async fn hosts_do_not_see_each_other() {
     let pid = c1.spawn_monitored("t:wait", H, vec![]).await.expect("spawn");
     c1.register("shared-name", &pid).expect("register on host 1");
     assert_eq!(c2.lookup("shared-name"), None);
-    assert!(!h2.processes().is_alive(pid.as_str()));
+    assert!(!h2.is_alive(&pid));
     c2.register("shared-name", c2.pid()).expect("the same name on host 2");
     c1.terminate(&pid);
     exit(&mut c1).await;
@@ -443,10 +449,9 @@ async fn dropping_the_host_terminates_its_processes() {
     let h = host();
     let mut c = h.client();
     let pid = c.spawn_monitored("t:wait", H, vec![]).await.expect("spawn");
-    let system = h.processes().clone();
     drop(h);
     let e = exit(&mut c).await;
     assert_eq!(e.from, pid);
     assert!(error_text(&e).contains("host shut down"), "{e:?}");
-    assert!(!system.is_alive(pid.as_str()));
+    assert!(!c.is_alive(&pid));
 }

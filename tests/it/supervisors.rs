@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use supervision::{ChildState, EventKind, ExitKind, SupervisorEvent};
-use wippy::deploy::Deployment;
+use wippy::Deployment;
 use wippy::{EntryId, Host, Value};
 
 use crate::support::{functions, wasm_fn};
@@ -104,14 +104,14 @@ async fn case(strategy: &str, restart_type: &str, how: How) {
     let start = until(&mut d, "t:sup", "c:started").await;
     assert_eq!(start, ["a:starting", "a:started", "b:starting", "b:started", "c:starting", "c:started"]);
 
-    let pid = h.processes().lookup("t:b").expect("the service's process is registered under its name");
+    let pid = h.lookup("t:b").expect("the service's process is registered under its name");
+    let c = h.client();
     match how {
-        How::Normal => {
-            h.processes().send(None, pid.as_str(), "bye", wippy::process::Payload::Value(Value::Nil)).expect("send")
-        }
-        How::Shutdown => h.processes().terminate(pid.as_str(), Value::from("shutdown")),
-        How::Abnormal => h.processes().terminate(pid.as_str(), Value::from("boom")),
+        How::Normal => c.send(pid.as_str(), "bye", Value::Nil).expect("send"),
+        How::Shutdown => c.terminate_with(&pid, "shutdown"),
+        How::Abnormal => c.terminate_with(&pid, "boom"),
     }
+    drop(c);
     let exited = match how {
         How::Normal => "b:exited:normal",
         How::Shutdown => "b:exited:shutdown",
@@ -165,7 +165,7 @@ async fn case(strategy: &str, restart_type: &str, how: How) {
         assert_eq!(states, vec![ChildState::Running; 3], "{label}");
     }
     d.stop().await;
-    assert_eq!(h.processes().count(), 0, "{label}: every process stopped");
+    assert_eq!(h.process_count(), 0, "{label}: every process stopped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,8 +205,8 @@ fn intensity_host(max_restarts: u32, period: &str) -> Host {
 }
 
 async fn crash_b(h: &Host) {
-    let pid = h.processes().lookup("t:b").expect("b runs");
-    h.processes().terminate(pid.as_str(), Value::from("boom"));
+    let pid = h.lookup("t:b").expect("b runs");
+    h.client().terminate_with(&pid, "boom");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,7 +265,7 @@ async fn a_child_that_ignores_stop_is_killed_after_stop_timeout() {
     ]);
     let d = h.start_deployment(&[id("t:stubborn")]).await.expect("starts");
     let mut c = h.client();
-    let pid = h.processes().lookup("t:stubborn").expect("running");
+    let pid = h.lookup("t:stubborn").expect("running");
     c.monitor(&pid).expect("monitor");
     let start = std::time::Instant::now();
     d.stop().await;
@@ -278,7 +278,7 @@ async fn a_child_that_ignores_stop_is_killed_after_stop_timeout() {
         other => panic!("expected the process's EXIT, got {other:?}"),
     }
     assert!(elapsed >= Duration::from_millis(100) && elapsed < Duration::from_secs(3), "{elapsed:?}");
-    assert_eq!(h.processes().count(), 1, "only the test's client is left");
+    assert_eq!(h.process_count(), 1, "only the test's client is left");
 }
 
 #[tokio::test(start_paused = true)]
@@ -327,7 +327,7 @@ async fn requires_orders_start_and_reversed_stop() {
         }
     }
     assert_eq!(stopped, ["web:stopping", "cache:stopping", "db:stopping"]);
-    assert_eq!(h.processes().count(), 0);
+    assert_eq!(h.process_count(), 0);
 }
 
 #[test]

@@ -13,7 +13,7 @@ pub(crate) fn wasm_dir() -> PathBuf {
 /// The SHA-256 of a committed test binary.
 pub(crate) fn sha(file: &str) -> String {
     let bytes = std::fs::read(wasm_dir().join(file)).expect("fixture wasm exists");
-    wippy::runtime::binary::sha256_hex(&bytes)
+    wippy::sha256_hex(&bytes)
 }
 
 /// A project in a temporary folder. `{wasm}` in the YAML becomes the fixture folder, `{sha:NAME}` the hash of
@@ -86,4 +86,25 @@ pub(crate) fn functions(entries: &[String]) -> Project {
         yaml.push_str(e);
     }
     Project::new(&yaml)
+}
+
+/// An error as the CLI shows it: the bare message, then its hint on a `hint:` line.
+pub(crate) fn shown(e: &dyn wippy::Hinted) -> String {
+    match e.hint() {
+        Some(h) => format!("{e}\nhint: {h}"),
+        None => e.to_string(),
+    }
+}
+
+/// Every problem of a project that does not load, as the CLI shows them.
+pub(crate) fn shown_load(e: &LoadError) -> String {
+    let lines: Vec<String> = e
+        .diagnostics
+        .iter()
+        .map(|d| match &d.hint {
+            Some(h) => format!("{d}\nhint: {h}"),
+            None => d.to_string(),
+        })
+        .collect();
+    lines.join("\n")
 }

@@ -46,7 +46,7 @@ fn host() -> Host {
 }
 
 fn v(json: &str) -> Value {
-    wippy::value::json::parse(json).expect("test JSON")
+    wippy::Value::from_json(json).expect("test JSON")
 }
 
 async fn echo(h: &Host, kind: &str, arg: Value) -> Result<Value, CallError> {
@@ -230,7 +230,7 @@ async fn argument_counts() {
     let h = host();
     assert_eq!(h.call("t:echo_two", vec![7.into(), "x".into()]).await, Ok(Value::from("7:x")));
     let e = h.call("t:echo_two", vec![7.into()]).await.expect_err("one argument short");
-    let msg = e.to_string();
+    let msg = crate::support::shown(&e);
     assert!(
         msg.contains("expected 2 argument(s), got 1") && msg.contains("echo#echo-two(a: s32, b: string) -> string"),
         "{msg}"

@@ -12,10 +12,10 @@ use super::{item_to_lua, LuaCase, LuaChannel};
 use crate::lua::channel::{select, Case, Chan, Selected};
 
 /// The largest channel capacity.
-pub const MAX_CAPACITY: usize = 1 << 20;
+pub(crate) const MAX_CAPACITY: usize = 1 << 20;
 
 /// Builds the module table.
-pub fn module(lua: &Lua) -> mlua::Result<Table> {
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "new",

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use super::{to_value, LuaChannel};
 use crate::error::CallError;
 use crate::lua::channel::{Chan, Item};
-use crate::lua::current;
+use crate::lua::invocation::current;
 use crate::value::{lua as conv, Value};
 
 fn args(rest: MultiValue) -> mlua::Result<Vec<Value>> {
@@ -27,9 +27,8 @@ fn start(
 ) -> mlua::Result<impl std::future::Future<Output = Result<Value, CallError>> + Send> {
     let ctx = current()?;
     let args = args(rest)?;
-    let (functions, context, caller, depth) =
-        (ctx.functions.clone(), ctx.context.clone(), ctx.code.id.clone(), ctx.depth);
-    Ok(async move { functions.call_nested(&caller, context, depth, &id, args).await })
+    let (env, caller) = (ctx.env.clone(), ctx.code.id.clone());
+    Ok(async move { env.call_nested(&caller, &id, args).await })
 }
 
 #[derive(Default)]
@@ -38,7 +37,7 @@ struct FutureState {
 }
 
 /// A call in flight.
-pub struct LuaFuture {
+pub(crate) struct LuaFuture {
     state: Arc<Mutex<FutureState>>,
     response: Arc<Chan>,
     task: JoinHandle<()>,
@@ -69,7 +68,7 @@ impl UserData for LuaFuture {
 }
 
 /// Builds the module table.
-pub fn module(lua: &Lua) -> mlua::Result<Table> {
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "call",

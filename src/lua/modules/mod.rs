@@ -3,10 +3,10 @@
 //! Module tables are built once per Lua state and shared by every invocation; their functions find the calling
 //! invocation through [`super::current`].
 
-pub mod channel;
-pub mod funcs;
-pub mod process;
-pub mod time;
+pub(super) mod channel;
+pub(super) mod funcs;
+pub(super) mod process;
+pub(super) mod time;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use crate::process::{Message, Payload};
 use crate::value::lua as conv;
 
 /// Builds every module table.
-pub fn build(lua: &Lua) -> mlua::Result<HashMap<&'static str, Table>> {
+pub(super) fn build(lua: &Lua) -> mlua::Result<HashMap<&'static str, Table>> {
     let mut m = HashMap::new();
     m.insert("funcs", funcs::module(lua)?);
     m.insert("process", process::module(lua)?);
@@ -29,7 +29,7 @@ pub fn build(lua: &Lua) -> mlua::Result<HashMap<&'static str, Table>> {
 }
 
 /// A channel item as a Lua value.
-pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<LuaValue> {
+pub(super) fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<LuaValue> {
     Ok(match item {
         Item::Lua(v) => v,
         Item::Value(v) => conv::to_lua(lua, &v)?,
@@ -39,7 +39,7 @@ pub fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<LuaValue> {
 }
 
 /// A duration argument: milliseconds as a number, or text like `250ms`, `1.5s`.
-pub fn duration(v: &LuaValue) -> mlua::Result<Duration> {
+pub(super) fn duration(v: &LuaValue) -> mlua::Result<Duration> {
     match v {
         LuaValue::Integer(i) if *i >= 0 => Ok(Duration::from_millis(*i as u64)),
         LuaValue::Number(n) => crate::duration::from_millis_f64(*n).ok_or_else(|| {
@@ -54,13 +54,13 @@ pub fn duration(v: &LuaValue) -> mlua::Result<Duration> {
 }
 
 /// Converts a Lua value for the host, as a Lua error naming `what` when it cannot leave Lua.
-pub fn to_value(v: &LuaValue, what: &str) -> mlua::Result<crate::value::Value> {
+pub(super) fn to_value(v: &LuaValue, what: &str) -> mlua::Result<crate::value::Value> {
     conv::from_lua(v, what).map_err(mlua::Error::runtime)
 }
 
 /// A channel, as Lua sees it.
 #[derive(Clone)]
-pub struct LuaChannel(pub Arc<Chan>);
+pub(super) struct LuaChannel(pub Arc<Chan>);
 
 impl UserData for LuaChannel {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -91,12 +91,12 @@ impl UserData for LuaChannel {
 
 /// A `select` case.
 #[derive(Clone)]
-pub struct LuaCase(pub Arc<Case>);
+pub(super) struct LuaCase(pub Arc<Case>);
 
 impl UserData for LuaCase {}
 
 /// A received message: `msg:topic()`, `msg:from()`, `msg:payload():data()`.
-pub struct LuaMessage(pub Message);
+pub(super) struct LuaMessage(pub Message);
 
 impl UserData for LuaMessage {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -108,7 +108,7 @@ impl UserData for LuaMessage {
 }
 
 /// A message payload: `:data()` returns the sent value.
-pub struct LuaPayload(pub Payload);
+pub(super) struct LuaPayload(pub Payload);
 
 impl UserData for LuaPayload {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {

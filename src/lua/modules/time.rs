@@ -18,7 +18,7 @@ use crate::value::Value;
 
 /// A point in time, in milliseconds since the Unix epoch.
 #[derive(Clone, Copy, PartialEq, PartialOrd)]
-pub struct LuaTime(pub f64);
+pub(crate) struct LuaTime(pub f64);
 
 impl LuaTime {
     fn now() -> LuaTime {
@@ -71,7 +71,7 @@ impl Drop for Fed {
 }
 
 /// A one-shot timer.
-pub struct LuaTimer(Fed);
+pub(crate) struct LuaTimer(Fed);
 
 fn fire_after(chan: &Arc<Chan>, d: Duration) -> JoinHandle<()> {
     let weak = Arc::downgrade(chan);
@@ -100,7 +100,7 @@ impl UserData for LuaTimer {
 }
 
 /// A repeating ticker.
-pub struct LuaTicker(Fed);
+pub(crate) struct LuaTicker(Fed);
 
 impl UserData for LuaTicker {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -113,7 +113,7 @@ impl UserData for LuaTicker {
 }
 
 /// Builds the module table.
-pub fn module(lua: &Lua) -> mlua::Result<Table> {
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set("now", lua.create_function(|_, ()| Ok(LuaTime::now()))?)?;
     m.set("since", lua.create_function(|_, t: mlua::UserDataRef<LuaTime>| Ok(LuaTime::now().0 - t.0))?)?;

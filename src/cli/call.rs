@@ -1,0 +1,27 @@
+//! `wippy call ns:entry [args...]`: calls a function; each argument is JSON, or a string when it is not JSON;
+//! prints the result as JSON. A failed call exits 1 with the error and its hints.
+
+use std::process::ExitCode;
+
+use wippy::Value;
+
+use super::{load, print_value, runtime, Failure, Global};
+
+/// Arguments of `wippy call`.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// The function entry, `namespace:name`.
+    entry: String,
+    /// Arguments.
+    #[arg(allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// Runs `wippy call`.
+pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
+    let host = load(global)?;
+    let values: Vec<Value> = args.args.iter().map(|a| Value::from_arg(a)).collect();
+    let result = runtime()?.block_on(host.call(&args.entry, values)).map_err(|e| Failure::of(&e))?;
+    print_value(&result)?;
+    Ok(ExitCode::SUCCESS)
+}

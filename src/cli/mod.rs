@@ -1,0 +1,158 @@
+//! The commands of the `wippy` binary, one file each, all of the same shape: an `Args` struct (clap) and
+//! `run(args, &Global) -> Result<ExitCode, Failure>`.
+//!
+//! This module holds what they share: the global flags, loading a project, the async runtime, writing results,
+//! and [`Failure`], which renders an error with its hints and carries the exit code (1 for the user's input or a
+//! guest, 2 for the host itself).
+
+mod call;
+mod check;
+mod hash;
+mod run;
+mod start;
+mod test;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use wippy::{Hinted, Host, HostBuilder, LoadError, Value};
+
+/// The command line.
+#[derive(Parser)]
+#[command(name = "wippy", version, about = "A process host for WebAssembly and Lua")]
+pub(crate) struct Cli {
+    /// The project folder.
+    #[arg(short = 'C', long = "project", global = true, default_value = ".")]
+    project: PathBuf,
+    /// Debug logs (RUST_LOG is honoured too).
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call a function entry; arguments are JSON, or strings when they are not JSON. Prints the result as JSON.
+    Call(call::Args),
+    /// Load and validate the project, verify hashes and compile everything; print every problem.
+    Check(check::Args),
+    /// Print the `sha256:` hash of a file, as the `hash` field wants it.
+    Hash(hash::Args),
+    /// Run a command (`meta.command` of a process entry) on the terminal host; `wippy run list` lists them.
+    Run(run::Args),
+    /// Start the hosts and the auto_start services and supervisors; run until Ctrl-C or SIGTERM, then stop them in
+    /// reverse dependency order.
+    Start(start::Args),
+    /// Run the Lua tests: every `function.lua` with `meta.type: test` (whose ID contains FILTER).
+    Test(test::Args),
+}
+
+/// The flags every command sees.
+pub(crate) struct Global {
+    /// The project folder.
+    pub(crate) project: PathBuf,
+}
+
+/// Runs the command line.
+pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let global = Global { project: cli.project };
+    match cli.command {
+        Command::Call(a) => call::run(a, &global),
+        Command::Check(a) => check::run(a, &global),
+        Command::Hash(a) => hash::run(a, &global),
+        Command::Run(a) => run::run(a, &global),
+        Command::Start(a) => start::run(a, &global),
+        Command::Test(a) => test::run(a, &global),
+    }
+}
+
+/// Logs go to stderr: `warn` and above, everything of ours with `-v`; `RUST_LOG` overrides both.
+pub(crate) fn init_logging(verbose: bool) {
+    let default = if verbose { "wippy=debug,info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Why a command failed: the message, its hints, and whose fault it was.
+pub(crate) struct Failure {
+    message: String,
+    hints: Vec<String>,
+    code: u8,
+}
+
+impl Failure {
+    /// The user's input or a guest failed: exit 1.
+    pub(crate) fn user(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), hints: Vec::new(), code: 1 }
+    }
+
+    /// The host itself failed: exit 2.
+    pub(crate) fn host(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), hints: Vec::new(), code: 2 }
+    }
+
+    /// A library error with its hint: the user's input or a guest failed.
+    pub(crate) fn of(e: &dyn Hinted) -> Failure {
+        Failure { message: e.to_string(), hints: e.hint().into_iter().collect(), code: 1 }
+    }
+
+    /// Adds a hint.
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Prints `error: ...` and the hints to stderr; returns the exit code.
+    pub(crate) fn report(&self) -> ExitCode {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {}", self.message);
+        for h in &self.hints {
+            let _ = writeln!(err, "hint: {h}");
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+/// A project that does not load: its one problem, or every problem (one `error:` line each, with its hint)
+/// followed by their count.
+pub(crate) fn report_load_error(e: &LoadError) -> Failure {
+    if let [d] = e.diagnostics.as_slice() {
+        return Failure { message: d.to_string(), hints: d.hint.iter().cloned().collect(), code: 1 };
+    }
+    for d in &e.diagnostics {
+        Failure { message: d.to_string(), hints: d.hint.iter().cloned().collect(), code: 1 }.report();
+    }
+    Failure::user(format!("{} problem(s) found", e.diagnostics.len()))
+}
+
+/// Instance slots for short-lived commands: enough for any command, cheap to set up (the full pool for 100,000
+/// processes takes a third of a second to reserve). `WIPPY_INSTANCE_SLOTS` overrides it.
+const CLI_INSTANCE_SLOTS: u32 = 4096;
+
+/// Loads the project with the small instance pool of short commands.
+fn load(global: &Global) -> Result<Host, Failure> {
+    let slots = std::env::var("WIPPY_INSTANCE_SLOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(CLI_INSTANCE_SLOTS);
+    HostBuilder::new(&global.project).instance_slots(slots).build().map_err(|e| report_load_error(&e))
+}
+
+/// The async runtime commands run on.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::host(format!("cannot start the async runtime: {e}")))
+}
+
+/// Writes a line to stdout; a failure to write is the host's (exit 2).
+fn out(line: impl std::fmt::Display) -> Result<(), Failure> {
+    writeln!(std::io::stdout().lock(), "{line}").map_err(|e| Failure::host(format!("cannot write to stdout: {e}")))
+}
+
+/// Prints a value as indented JSON.
+fn print_value(v: &Value) -> Result<(), Failure> {
+    out(v.to_json_pretty())
+}

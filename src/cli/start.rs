@@ -1,0 +1,72 @@
+//! `wippy start`: starts the hosts and every `auto_start` service and supervisor (and what they `require`) under
+//! supervision, prints what the supervisors do, and on Ctrl-C or SIGTERM stops everything in reverse dependency
+//! order. Exits 0 when every process stopped.
+
+use std::process::ExitCode;
+
+use wippy::{EventKind, ExitKind, Host, HostBuilder, SupervisorEvent};
+
+use super::{runtime, Failure, Global};
+
+/// Arguments of `wippy start` (none yet).
+#[derive(clap::Args)]
+pub(crate) struct Args {}
+
+/// Runs `wippy start`.
+pub(crate) fn run(_args: Args, global: &Global) -> Result<ExitCode, Failure> {
+    // A long-running deployment gets the full instance pool its process hosts ask for.
+    let host = HostBuilder::new(&global.project).build().map_err(|e| super::report_load_error(&e))?;
+    runtime()?.block_on(serve(&host))
+}
+
+/// One line for a supervision event.
+fn render_event(e: &SupervisorEvent) -> String {
+    let who = e.child.as_deref().unwrap_or(&e.supervisor);
+    let what = match &e.kind {
+        EventKind::Starting => "starting".to_owned(),
+        EventKind::Started => "running".to_owned(),
+        EventKind::StartFailed(why) => format!("failed to start: {why}"),
+        EventKind::Exited(ExitKind::Normal) => "exited normally".to_owned(),
+        EventKind::Exited(ExitKind::Shutdown) => "shut down".to_owned(),
+        EventKind::Exited(ExitKind::Abnormal(why)) => format!("crashed: {why}"),
+        EventKind::RestartScheduled { delay, attempt } => {
+            format!("restarting in {:.2}s (attempt {})", delay.as_secs_f64(), attempt + 1)
+        }
+        EventKind::Stopping => "stopping".to_owned(),
+        EventKind::Stopped { killed: false } => "stopped".to_owned(),
+        EventKind::Stopped { killed: true } => "killed: it did not stop within its stop_timeout".to_owned(),
+        EventKind::GaveUp(why) => format!("gave up: {why}"),
+    };
+    format!("[{}] {who}: {what}", e.supervisor)
+}
+
+/// Runs the deployment until Ctrl-C or SIGTERM.
+async fn serve(host: &Host) -> Result<ExitCode, Failure> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| Failure::host(format!("cannot listen for SIGTERM: {e}")))?;
+    let mut deployment = host.start_services().await.map_err(|e| Failure::of(&e))?;
+    let started = deployment.states().await;
+    eprintln!("wippy: deployment running ({} services and supervisors); Ctrl-C or SIGTERM stops it", started.len());
+    loop {
+        tokio::select! {
+            e = deployment.next_event() => match e {
+                Some(e) => eprintln!("{}", render_event(&e)),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c() => { eprintln!("wippy: interrupted, stopping"); break; }
+            _ = terminate.recv() => { eprintln!("wippy: SIGTERM, stopping"); break; }
+        }
+    }
+    deployment.stop().await;
+    while let Some(e) = deployment.try_event() {
+        eprintln!("{}", render_event(&e));
+    }
+    let left = host.process_count();
+    if left == 0 {
+        eprintln!("wippy: stopped; no processes left");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Failure::host(format!("stopped, but {left} processes are still alive")))
+    }
+}

@@ -1,0 +1,125 @@
+//! Errors of process operations: spawn, send, register, link, and the rest of the process model.
+
+use super::CallError;
+use crate::id::EntryId;
+
+/// Why a process operation (spawn, send, register, link...) failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProcessError {
+    /// No entry has that ID.
+    #[error("no entry `{id}` in the registry")]
+    UnknownEntry {
+        /// The ID asked for.
+        id: String,
+        /// A close process entry.
+        suggestion: Option<String>,
+    },
+    /// The entry is not a process.
+    #[error("entry `{id}` is a `{kind}`, not a process")]
+    NotAProcess {
+        /// The entry.
+        id: String,
+        /// Its kind.
+        kind: &'static str,
+    },
+    /// The host to spawn on is not a process host.
+    #[error("no process host `{host}`")]
+    UnknownHost {
+        /// The host asked for.
+        host: String,
+        /// What exists.
+        hint: String,
+    },
+    /// The host already runs `max_processes` processes.
+    #[error("process host `{host}` is at its limit of {max} processes (`max_processes`)")]
+    MaxProcesses {
+        /// The host.
+        host: EntryId,
+        /// Its limit.
+        max: usize,
+    },
+    /// Too many processes wait for a worker on the host.
+    #[error("process host `{host}` has {queue_size} processes waiting for a worker (`queue_size`)")]
+    QueueFull {
+        /// The host.
+        host: EntryId,
+        /// Its queue limit.
+        queue_size: usize,
+    },
+    /// The arguments do not fit the process method.
+    #[error("bad arguments for the process: {0}")]
+    Arguments(CallError),
+    /// The instance could not be created (Init failed).
+    #[error("the process could not start: {0}")]
+    Init(CallError),
+    /// The PID is not alive.
+    #[error("no such process `{pid}` (it has exited, or never existed)")]
+    NoProcess {
+        /// The PID.
+        pid: String,
+    },
+    /// The text is not a PID.
+    #[error("`{text}` is not a PID (they look like `{{app:processes|0x0001a}}`)")]
+    BadPid {
+        /// The text.
+        text: String,
+    },
+    /// No process is registered under that name.
+    #[error("no process is registered as `{name}`")]
+    UnknownName {
+        /// The name.
+        name: String,
+    },
+    /// The name is held by another process.
+    #[error("the name `{name}` is already registered to {pid}")]
+    NameTaken {
+        /// The name.
+        name: String,
+        /// Who holds it.
+        pid: String,
+    },
+    /// The name is not usable.
+    #[error("invalid process name `{name}`: names are non-empty and do not start with `{{`")]
+    BadName {
+        /// The name.
+        name: String,
+    },
+    /// Topics starting with `@` belong to the host.
+    #[error("the topic `{topic}` is reserved: topics starting with `@` are for host events")]
+    ReservedTopic {
+        /// The topic.
+        topic: String,
+    },
+    /// The payload is not valid.
+    #[error("invalid payload: {reason}")]
+    BadPayload {
+        /// Why.
+        reason: String,
+    },
+    /// The caller itself was terminated (a client whose linked process failed).
+    #[error("this process was terminated: {reason}")]
+    Terminated {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl ProcessError {
+    /// What the user can do about it, for the CLI (never part of the message a guest sees).
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ProcessError::UnknownEntry { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+            ProcessError::NotAProcess { .. } => {
+                Some("only `process.wasm` and `process.lua` entries can be spawned".to_owned())
+            }
+            ProcessError::UnknownHost { hint, .. } => Some(hint.clone()),
+            ProcessError::MaxProcesses { .. } => {
+                Some("wait for processes to exit, or raise `host.max_processes`".to_owned())
+            }
+            ProcessError::QueueFull { .. } => Some("raise `host.workers` or `host.queue_size`".to_owned()),
+            ProcessError::NameTaken { .. } => Some("unregister it first, or pick another name".to_owned()),
+            ProcessError::Arguments(e) | ProcessError::Init(e) => e.hint(),
+            _ => None,
+        }
+    }
+}

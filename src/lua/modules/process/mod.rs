@@ -1,0 +1,65 @@
+//! The `process` module (also the global `process` in `process.lua`).
+//!
+//! PIDs are strings (`{app:processes|0x0001a}`): comparable and usable as table keys. Operations that can fail for
+//! reasons outside the caller's code (a dead PID, a taken name, an unknown host) return `nil, err`; mistakes in the
+//! call itself (a payload with a function in it, a reserved topic) raise.
+//!
+//! The table is built in named parts, one file each: [`identity`] (`pid`, `id`, `send`), [`spawning`] (the four
+//! spawns), [`signals`] (terminate, cancel, monitors, links, options), [`receiving`] (`receive`, `inbox`, `events`,
+//! `listen`), [`registry`] (`process.registry`) and [`groups`] (`process.pg`), plus the `process.event` constants.
+
+mod groups;
+mod identity;
+mod receiving;
+mod registry;
+mod signals;
+mod spawning;
+
+use mlua::{Lua, MultiValue, Table, Value as LuaValue};
+
+use super::to_value;
+use crate::error::ProcessError;
+use crate::value::Value;
+
+/// Builds the module table.
+pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
+    let m = lua.create_table()?;
+    identity::add(lua, &m)?;
+    spawning::add(lua, &m)?;
+    signals::add(lua, &m)?;
+    receiving::add(lua, &m)?;
+    m.set("registry", registry::table(lua)?)?;
+    m.set("pg", groups::table(lua)?)?;
+    m.set("event", events(lua)?)?;
+    Ok(m)
+}
+
+/// `process.event`: the event kinds.
+fn events(lua: &Lua) -> mlua::Result<Table> {
+    let event = lua.create_table()?;
+    event.set("EXIT", "pid.exit")?;
+    event.set("CANCEL", "pid.cancel")?;
+    event.set("LINK_DOWN", "pid.link.down")?;
+    Ok(event)
+}
+
+/// The payload of a message: one value as it is, several as a list.
+fn payload(rest: MultiValue) -> mlua::Result<Value> {
+    let mut values: Vec<Value> = rest
+        .iter()
+        .enumerate()
+        .map(|(i, v)| to_value(v, &format!("payload value {}", i + 1)))
+        .collect::<mlua::Result<_>>()?;
+    Ok(if values.len() == 1 { values.remove(0) } else { Value::List(values) })
+}
+
+/// `true`, or `nil, err`; a reserved topic raises.
+fn outcome(lua: &Lua, r: Result<(), ProcessError>) -> mlua::Result<(LuaValue, LuaValue)> {
+    match r {
+        Ok(()) => Ok((LuaValue::Boolean(true), LuaValue::Nil)),
+        Err(ProcessError::ReservedTopic { topic }) => {
+            Err(mlua::Error::runtime(ProcessError::ReservedTopic { topic }.to_string()))
+        }
+        Err(e) => Ok((LuaValue::Nil, LuaValue::String(lua.create_string(e.to_string())?))),
+    }
+}

@@ -1,0 +1,93 @@
+//! `process.terminate`, `cancel`, `monitor`, `unmonitor`, `link`, `unlink`, `set_options` and `get_options`.
+
+use mlua::{Lua, Table, Value as LuaValue};
+
+use super::super::duration;
+use super::outcome;
+use crate::lua::invocation::current;
+use crate::value::Value;
+
+/// Adds the functions to `m`.
+pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
+    m.set(
+        "terminate",
+        lua.create_function(|_, pid: String| {
+            current()?.system().terminate(&pid, Value::from("terminated"));
+            Ok(true)
+        })?,
+    )?;
+    m.set(
+        "cancel",
+        lua.create_function(|lua, (pid, timeout): (String, Option<LuaValue>)| {
+            let ctx = current()?;
+            let timeout = timeout.map(|t| duration(&t)).transpose()?;
+            let from = ctx.proc_if_any().map(|p| p.record.pid.clone());
+            outcome(lua, ctx.system().cancel(from.as_ref(), &pid, Value::from("cancelled"), timeout))
+        })?,
+    )?;
+    add_monitors_and_links(lua, m)?;
+    add_options(lua, m)
+}
+
+fn add_monitors_and_links(lua: &Lua, m: &Table) -> mlua::Result<()> {
+    m.set(
+        "monitor",
+        lua.create_function(|lua, pid: String| {
+            let ctx = current()?;
+            let me = ctx.proc().record.pid.clone();
+            outcome(lua, ctx.system().monitor(&me, &pid))
+        })?,
+    )?;
+    m.set(
+        "unmonitor",
+        lua.create_function(|_, pid: String| {
+            let ctx = current()?;
+            let me = ctx.proc().record.pid.clone();
+            ctx.system().unmonitor(&me, &pid);
+            Ok(true)
+        })?,
+    )?;
+    m.set(
+        "link",
+        lua.create_function(|lua, pid: String| {
+            let ctx = current()?;
+            let me = ctx.proc().record.pid.clone();
+            outcome(lua, ctx.system().link(&me, &pid))
+        })?,
+    )?;
+    m.set(
+        "unlink",
+        lua.create_function(|_, pid: String| {
+            let ctx = current()?;
+            let me = ctx.proc().record.pid.clone();
+            ctx.system().unlink(&me, &pid);
+            Ok(true)
+        })?,
+    )?;
+    Ok(())
+}
+
+fn add_options(lua: &Lua, m: &Table) -> mlua::Result<()> {
+    m.set(
+        "set_options",
+        lua.create_function(|_, opts: Table| {
+            let ctx = current()?;
+            if let Some(trap) = opts.get::<Option<bool>>("trap_links")? {
+                let me = ctx.proc().record.pid.clone();
+                ctx.system().set_trap_links(&me, trap);
+            }
+            Ok(true)
+        })?,
+    )?;
+    m.set(
+        "get_options",
+        lua.create_function(|lua, ()| {
+            let ctx = current()?;
+            let me = ctx.proc().record.pid.clone();
+            let t = lua.create_table()?;
+            t.set("trap_links", ctx.system().trap_links(&me))?;
+            Ok(t)
+        })?,
+    )?;
+    Ok(())
+}

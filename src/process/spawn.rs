@@ -1,0 +1,119 @@
+//! Spawning: the path from an entry ID to a running process.
+//!
+//! The program and the process host are looked up and the arguments converted by the program before anything is
+//! created (a bad spawn costs nothing); an identity is opened, which reserves a slot on the host
+//! (`max_processes`, `queue_size`); the actor is spawned, which runs Init; only then is the identity published,
+//! attached to its parent (monitor, link) and sent Step. A PID is never visible before its process exists.
+
+use std::sync::Arc;
+
+use super::actor::{ProcArgs, ProcMsg, ProcessActor};
+use super::lifecycle::Identity;
+use super::{Pid, SpawnOptions, System};
+use crate::error::{CallError, ProcessError};
+use crate::id::EntryId;
+use crate::registry::fields::closest;
+use crate::security::SecurityContext;
+use crate::value::Value;
+
+/// Everything a spawn needs.
+pub(crate) struct SpawnRequest<'a> {
+    /// The process entry.
+    pub(crate) entry: &'a str,
+    /// The process host to run on.
+    pub(crate) host: &'a str,
+    /// The arguments of the method.
+    pub(crate) args: Vec<Value>,
+    /// The security context the process runs under.
+    pub(crate) context: Arc<SecurityContext>,
+    /// The parent, and how the child attaches to it.
+    pub(crate) parent: Option<(&'a Pid, SpawnOptions)>,
+    /// A ractor supervisor the actor is linked to (a deployment's service).
+    pub(crate) supervisor: Option<ractor::ActorCell>,
+    /// A name the process is registered under before it runs.
+    pub(crate) name: Option<&'a str>,
+}
+
+impl<'a> SpawnRequest<'a> {
+    /// A spawn of `entry` on `host` with `args`, under `context`.
+    pub(crate) fn new(entry: &'a str, host: &'a str, args: Vec<Value>, context: Arc<SecurityContext>) -> Self {
+        SpawnRequest { entry, host, args, context, parent: None, supervisor: None, name: None }
+    }
+
+    /// Links the actor to a ractor `supervisor` and registers the process as `name` before it runs.
+    pub(crate) fn supervised_by(mut self, supervisor: ractor::ActorCell, name: &'a str) -> Self {
+        self.supervisor = Some(supervisor);
+        self.name = Some(name);
+        self
+    }
+
+    /// Attaches the child to `parent` as `opts` say.
+    pub(crate) fn child_of(mut self, parent: &'a Pid, opts: SpawnOptions) -> Self {
+        self.parent = Some((parent, opts));
+        self
+    }
+}
+
+impl System {
+    /// Spawns a process; returns its PID and its actor.
+    ///
+    /// With a supervisor, the actor is linked to it, so the supervisor receives the actor's exit as a supervision
+    /// event: no reason for a normal exit, `error: ...` for an error or a termination, `shutdown: ...` when someone
+    /// ended it with a reason starting with `shutdown`.
+    pub(crate) async fn spawn(
+        self: &Arc<Self>,
+        req: SpawnRequest<'_>,
+    ) -> Result<(Pid, ractor::ActorCell), ProcessError> {
+        let SpawnRequest { entry, host, args, context, parent, supervisor, name } = req;
+        let program = self.program(entry).ok_or_else(|| self.not_a_process(entry))?;
+        let host = self.host(host)?;
+        let launch = program.prepare(args).map_err(ProcessError::Arguments)?;
+        let (identity, inbox) = Identity::open(self, Some(host), context)?;
+        let pid = identity.pid().clone();
+        let record = identity.record().clone();
+        let args = ProcArgs { identity, launch, inbox };
+        let spawned = match supervisor {
+            Some(sup) => ractor::Actor::spawn_linked(None, ProcessActor, args, sup).await,
+            None => ractor::Actor::spawn(None, ProcessActor, args).await,
+        };
+        let actor = match spawned {
+            Ok((actor, _join)) => actor,
+            // Init failed: the identity was dropped unpublished. Otherwise Init published it.
+            Err(e) => return Err(ProcessError::Init(init_error(e, entry))),
+        };
+        if let Some(name) = name {
+            if let Err(e) = self.register(name, pid.as_str()) {
+                tracing::warn!(pid = %pid, error = %e, "could not register the process under `{name}`");
+            }
+        }
+        if let Some((parent, opts)) = parent {
+            self.attach(parent, &record, opts);
+        }
+        // Step. A send to a stopped actor fails only when it was killed in between; its Close already ran.
+        let _ = actor.cast(ProcMsg::Step);
+        Ok((pid, actor.get_cell()))
+    }
+
+    fn not_a_process(&self, id: &str) -> ProcessError {
+        if let Some(e) = self.registry().get(id) {
+            return ProcessError::NotAProcess { id: id.to_owned(), kind: e.kind.name() };
+        }
+        let ids: Vec<&str> = self.program_ids().map(EntryId::as_str).collect();
+        ProcessError::UnknownEntry { id: id.to_owned(), suggestion: closest(id, &ids).map(str::to_owned) }
+    }
+}
+
+fn init_error(e: ractor::SpawnErr, entry: &str) -> CallError {
+    if let ractor::SpawnErr::StartupFailed(inner) = &e {
+        if let Some(c) = inner.downcast_ref::<Box<CallError>>() {
+            return (**c).clone();
+        }
+        if let Some(c) = inner.downcast_ref::<CallError>() {
+            return c.clone();
+        }
+    }
+    CallError::Instantiate {
+        entry: EntryId::parse(entry).unwrap_or_else(|_| EntryId::from_parts("unknown", "entry")),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,25 @@
+//! The security context: who a call or a process acts for.
+//!
+//! Every call and spawn carries the caller's [`SecurityContext`] (an actor identity, a scope, and free request
+//! values); a callee or child inherits it unless the caller sets another. Guests read it through
+//! `wippy:runtime/context` (WASM) or the Lua modules. Nothing is enforced with it yet: it is carried and readable.
+
+use crate::value::Map;
+
+/// Who a call or a process acts for: inherited by every call and spawn unless the caller sets another (SPEC §4).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityContext {
+    /// The actor identity (a user, a service).
+    pub actor: Option<String>,
+    /// The scope the actor acts in.
+    pub scope: Option<String>,
+    /// Request context: free key/value pairs.
+    pub request: Map,
+}
+
+impl SecurityContext {
+    /// A context for `actor`.
+    pub fn actor(actor: impl Into<String>) -> Self {
+        SecurityContext { actor: Some(actor.into()), ..Default::default() }
+    }
+}

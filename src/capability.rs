@@ -1,4 +1,4 @@
-//! The capability vocabulary (SPEC §2 of the registry format): the groups of host interfaces an entry's `imports`
+//! The capability vocabulary (`docs/capabilities.md`): the groups of host interfaces an entry's `imports`
 //! can grant, and how interface names map to them.
 //!
 //! A leaf: the registry parses `imports` into [`Group`]s, the WASM engine links exactly those groups and stubs the
@@ -34,7 +34,7 @@ pub enum Group {
 }
 
 impl Group {
-    /// Every group, in the order of the SPEC table.
+    /// Every group, in the order of the table in `docs/capabilities.md`.
     pub const ALL: &'static [Group] = &[
         Group::WasiIo,
         Group::WasiPoll,

@@ -6,7 +6,7 @@
 
 use crate::value::Map;
 
-/// Who a call or a process acts for: inherited by every call and spawn unless the caller sets another (SPEC §4).
+/// Who a call or a process acts for: inherited by every call and spawn unless the caller sets another.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SecurityContext {
     /// The actor identity (a user, a service).

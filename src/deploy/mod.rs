@@ -1,4 +1,4 @@
-//! Deployments (SPEC §6): `process.service` and `process.supervisor` entries as supervision trees.
+//! Deployments (`docs/supervision.md`): `process.service` and `process.supervisor` entries as supervision trees.
 //!
 //! [`Host::start_services`] starts every `auto_start` entry, plus whatever they `require`, under a root supervisor
 //! (one_for_one, no intensity limit: top-level services restart by their own backoff). Supervisors become

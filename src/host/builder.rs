@@ -2,7 +2,7 @@
 //!
 //! [`HostBuilder::build`] runs:
 //! 1. [`Registry::load_partial`]: every entry without a problem of its own, and the problems of the rest;
-//! 2. [`engine`]: the WASM engine, sized from the registry (instance slots for every process host and pool);
+//! 2. [`HostBuilder::engine`]: the WASM engine, sized from the registry (instance slots for every process host and pool);
 //! 3. [`create_folders`]: `auto_init` folders, before anything that mounts them is prepared;
 //! 4. [`register_entries`]: each function and process entry prepared by its engine and registered in the function
 //!    table or as a program. This is the one place that knows which engine runs which kind of entry;

@@ -132,7 +132,7 @@ impl Event {
         }
     }
 
-    /// The event as the map Lua and WASM guests see (SPEC §4):
+    /// The event as the map Lua and WASM guests see (`docs/processes.md`):
     /// `{kind, type, from, result = {value, error}, value, at}` for EXIT.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();

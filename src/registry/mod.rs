@@ -1,12 +1,12 @@
-//! The registry: every entry of a project's `_index.yaml` files, parsed, validated and cross-referenced (SPEC §1).
+//! The registry: every entry of a project's `_index.yaml` files, parsed, validated and cross-referenced (`docs/registry.md`).
 //!
-//! [`Registry::load`] finds the project's source folder ([`project`]), reads every `_index.yaml` below it into a
+//! [`Registry::load_partial`] finds the project's source folder ([`project`]), reads every `_index.yaml` below it into a
 //! positioned YAML tree ([`yaml`]), turns each entry into a typed [`Entry`] ([`kinds`], using the field reader in
 //! [`fields`]), then checks what only the whole project can tell: duplicate IDs and references to entries that do
 //! not exist or have the wrong kind. Loading is all-or-nothing: every problem found is collected as a
 //! [`Diagnostic`] and returned together in one [`LoadError`].
 //!
-//! Nothing here touches WASM: hashes are verified and binaries compiled later, by [`crate::runtime`], which reports
+//! Nothing here touches WASM: hashes are verified and binaries compiled later, by the WASM engine, which reports
 //! its problems as diagnostics at the entry's position too.
 
 mod check;

@@ -8,7 +8,7 @@
 //! written as text. An empty table is an empty list (the WIT mapping accepts it where a map or record is expected).
 //! A Lua string that is valid UTF-8 is a string, otherwise bytes. Functions, coroutines and userdata cannot leave
 //! Lua: converting one is an error that says where it is (`args[2].handler`). Nesting is bounded by
-//! [`MAX_DEPTH`](super::wit::MAX_DEPTH), which also stops self-referencing tables.
+//! [`super::wit::MAX_DEPTH`], which also stops self-referencing tables.
 
 use mlua::{Lua, Table, Value as LuaValue};
 

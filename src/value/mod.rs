@@ -5,7 +5,7 @@
 //!
 //! - [`json`]: JSON text and `serde_json::Value` (CLI arguments, CLI output, `wippy:process` payloads);
 //! - [`lua`]: Lua values (tables as lists or maps, strings or bytes);
-//! - [`wit`]: the component model's dynamic `Val`, driven by the callee's WIT types (SPEC §3), with errors that name
+//! - [`wit`]: the component model's dynamic `Val`, driven by the callee's WIT types (`docs/values.md`), with errors that name
 //!   the function, the parameter path (`users[2].tags[0]`) and the expected WIT type;
 //! - [`yaml`](crate::registry::yaml): YAML nodes from registry files (`meta`, `input`).
 //!

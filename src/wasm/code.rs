@@ -1,7 +1,7 @@
 //! Prepared WASM code and the call path through it.
 //!
 //! A [`Code`] is a WASM entry ready to run: compiled, linked with exactly the granted capabilities into a cached
-//! `InstancePre`, its `method` resolved to an export with its WIT parameter and result types ([`super::prepare`]).
+//! `InstancePre`, its `method` resolved to an export with its WIT parameter and result types ([`super::prepare()`]).
 //!
 //! A call ([`Code::invoke`]) then only: converts the arguments by the WIT types (before touching wasmtime, so a bad
 //! argument costs nothing), creates a store with the entry's limits, instantiates from the `InstancePre` (a pooled
@@ -207,7 +207,7 @@ impl Code {
 
     fn lift_result(&self, val: Option<Val>) -> Result<Value, CallError> {
         let (Some(val), Some(ty)) = (val, &self.result) else { return Ok(Value::Nil) };
-        // A top-level `result<T, E>` is a value/error pair (SPEC §3): `ok(v)` is the value, `err(e)` the error.
+        // A top-level `result<T, E>` is a value/error pair (`docs/values.md`): `ok(v)` is the value, `err(e)` the error.
         if let (Val::Result(r), Type::Result(rt)) = (&val, ty) {
             return match r {
                 Ok(None) => Ok(Value::Nil),

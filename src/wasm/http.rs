@@ -1,7 +1,7 @@
 //! `transport: wasi-http`: a `function.wasm` that is a `wasi:http/proxy` component (it exports
 //! `wasi:http/incoming-handler`), called like any other function.
 //!
-//! SPEC §1 only names the field; the mapping is ours. The call takes one argument, a request map, and returns a
+//! The registry format only names the field; the mapping is ours (`docs/capabilities.md`). The call takes one argument, a request map, and returns a
 //! response map:
 //!
 //! | request field | default | | response field | |

@@ -2,7 +2,7 @@
 //!
 //! - [`engine`]: one wasmtime engine per host (pooling allocator sizing, the epoch ticker), compilation once per
 //!   distinct binary, with the disk [`cache`] of compiled code; [`binary`] reads binaries and checks hashes.
-//! - [`prepare`]: an entry's YAML fields to a [`code::Code`] (hash check, compile, signature, link), in named
+//! - [`prepare()`](prepare::prepare): an entry's YAML fields to a [`code::Code`] (hash check, compile, signature, link), in named
 //!   steps; [`signature`] reads `wit` signatures of core modules; [`exports`] finds the method among a component's
 //!   exports.
 //! - [`code`]: the call path (store, instantiate, call, map the result and the errors); [`store`] is the state of

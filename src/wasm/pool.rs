@@ -1,4 +1,4 @@
-//! Function pools: how many calls of one entry run at once, and how many may wait (SPEC §1 "Pools").
+//! Function pools: how many calls of one entry run at once, and how many may wait (`docs/limits.md`).
 //!
 //! Every call gets a fresh instance (the pooling allocator makes that cheap), so a pool holds no instances: it is a
 //! semaphore with `concurrency` permits plus a bound on waiters. A call that finds no free permit and a full queue

@@ -1,4 +1,4 @@
-//! SPEC §2 and the security part of §4: every capability group works when granted and traps with the capability
+//! `docs/capabilities.md` and the security context: every capability group works when granted and traps with the capability
 //! message when not; mounts (read-only, no escapes), env mapping, args and cwd, exit status, stdout into the log,
 //! `wasi:http` against a loopback server, and the security context through calls and spawns.
 

@@ -228,3 +228,31 @@ fn terminal_commands_read_the_real_stdin() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "\"typed by a person\"\n");
 }
+
+/// Exit codes: 1 for the user's input (a broken project, with `hint:` lines; a bad argument), 2 for the host
+/// itself (here: it cannot write its output), 0 for `--help`.
+#[test]
+fn exit_codes_say_whose_fault_it_was() {
+    let o = wippy(&["-C", "tests/fixtures/projects/broken", "check"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.lines().any(|l| l.starts_with("hint: ")), "every hint is its own line:\n{err}");
+    assert!(err.lines().filter(|l| l.starts_with("error: ")).count() >= 3, "{err}");
+
+    let o = wippy(&["call", "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(1), "a bad argument is the user's input: {}", stderr(&o));
+
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full exists");
+    let o = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args(["hash", "tests/fixtures/wasm/compute.wasm"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(full)
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("error: cannot write to stdout"), "{}", stderr(&o));
+
+    let o = wippy(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("Usage: wippy"), "{}", stdout(&o));
+}

@@ -1,4 +1,4 @@
-//! SPEC §5: Lua functions and processes, the built-in modules, and the seed documents' examples verbatim.
+//! `docs/lua.md`: Lua functions and processes, the built-in modules, and the seed documents' examples verbatim.
 
 use std::path::Path;
 
@@ -322,4 +322,35 @@ async fn a_lua_process_that_raises_exits_with_the_message_and_line() {
         }
         other => panic!("expected EXIT, got {other:?}"),
     }
+}
+
+/// Errors that Lua code sees are the bare messages: the hints the CLI shows never reach a guest.
+#[tokio::test]
+async fn errors_lua_sees_carry_no_hints() {
+    let h = lua_project(concat!(
+        "  - name: errs\n    kind: function.lua\n    method: errs\n    modules: [funcs, process]\n    source: |\n",
+        "      local funcs = require('funcs')\n",
+        "      local process = require('process')\n",
+        "      function errs()\n",
+        "        local _, taken = process.registry.register('taken')\n",
+        "        local _, spawn = process.spawn('t:echo_lsit', 't:processes')\n",
+        "        local _, call = funcs.call('t:echo_lsit', 1)\n",
+        "        return {taken = taken, spawn = spawn, call = call}\n",
+        "      end\n",
+    ));
+    let owner = h.client();
+    owner.register("taken", owner.pid()).expect("the name is taken first");
+    let v = h.call("t:errs", vec![]).await.expect("runs");
+    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("{k} in {v}")).to_owned();
+    assert!(text("taken").contains("already registered"), "{v}");
+    assert!(text("spawn").contains("no entry `t:echo_lsit`"), "{v}");
+    assert!(text("call").contains("no entry `t:echo_lsit`"), "{v}");
+    for k in ["taken", "spawn", "call"] {
+        assert!(!text(k).contains("hint"), "{k}: {}", text(k));
+    }
+    // The hints exist: the CLI shows them.
+    let e = h.client().register("taken", owner.pid());
+    assert!(e.is_ok(), "re-registering for the same owner is fine");
+    let e = h.call("t:echo_lsit", vec![1.into()]).await.expect_err("no such entry");
+    assert_eq!(wippy::Hinted::hint(&e).as_deref(), Some("did you mean `t:echo_list`?"));
 }

@@ -1,4 +1,4 @@
-//! SPEC §4 processes, with the cases of Erlang/OTP's monitor and link suites as the model: EXIT to every monitor,
+//! Processes (`docs/processes.md`), with the cases of Erlang/OTP's monitor and link suites as the model: EXIT to every monitor,
 //! EXIT errors for traps, limits, terminate and cancel, unmonitor, monitors of dead PIDs, LINK_DOWN with and
 //! without `trap_links`, names and groups released on exit, dropped sends, FIFO order, `max_processes`, and
 //! terminating a spinning guest.

@@ -1,4 +1,4 @@
-//! SPEC §1 load errors: each problem is reported with `file:line:col`, the entry ID and what is wrong, and loading
+//! Load errors (`docs/registry.md`): each problem is reported with `file:line:col`, the entry ID and what is wrong, and loading
 //! reports every problem of a project at once.
 
 use wippy::LoadError;

@@ -1,4 +1,4 @@
-//! SPEC §6 with real WASM children, after the cases of Erlang/OTP's `supervisor_SUITE`: each strategy restarts
+//! `docs/supervision.md` with real WASM children, after the cases of Erlang/OTP's `supervisor_SUITE`: each strategy restarts
 //! exactly the right children (asserted as the sequence of start and stop events) for each restart type against
 //! normal, shutdown and abnormal exits; restart intensity and escalation; a start that keeps failing; a child that
 //! ignores stop; backoff with paused time; `requires` ordering.

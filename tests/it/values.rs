@@ -1,4 +1,4 @@
-//! SPEC §3: every row of the WIT mapping, in both directions, through a real component (`types.wasm`), and the
+//! `docs/values.md`: every row of the WIT mapping, in both directions, through a real component (`types.wasm`), and the
 //! error rows: wrong types, out-of-range integers, missing record fields with their path, wrong argument counts,
 //! u64 overflow on the way out.
 

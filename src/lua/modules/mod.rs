@@ -1,7 +1,7 @@
 //! The built-in Lua modules, one file each, and the userdata types they share.
 //!
 //! Module tables are built once per Lua state and shared by every invocation; their functions find the calling
-//! invocation through [`super::current`].
+//! invocation through [`super::invocation::current`].
 
 pub(super) mod channel;
 pub(super) mod funcs;

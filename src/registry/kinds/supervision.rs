@@ -34,7 +34,7 @@ impl Default for RestartPolicy {
     }
 }
 
-/// The `lifecycle` block (SPEC §6), with Wippy's defaults.
+/// The `lifecycle` block (`docs/supervision.md`), with Wippy's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Lifecycle {
     /// Started by `wippy start`.

@@ -81,7 +81,7 @@ pub(crate) enum Transport {
     #[default]
     Payload,
     /// The component is a `wasi:http/proxy`: one request map in, one response map out
-    /// ([`crate::function::http`]).
+    /// (`docs/capabilities.md`).
     WasiHttp,
 }
 
@@ -144,7 +144,7 @@ pub(crate) enum PoolKind {
     Adaptive,
 }
 
-/// The `pool` block, with the SPEC defaults applied.
+/// The `pool` block, with the defaults of `docs/limits.md` applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PoolConfig {
     /// The pool type.

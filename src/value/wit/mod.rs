@@ -1,10 +1,10 @@
-//! [`Value`] <-> component-model `Val`, driven by the callee's WIT types (SPEC §3).
+//! [`Value`] <-> component-model `Val`, driven by the callee's WIT types (`docs/values.md`).
 //!
-//! [`lower`] turns a host value into a guest value of a given [`Type`]; [`lift`] turns a guest value back. Both walk
+//! [`lower()`] turns a host value into a guest value of a given [`Type`]; [`lift()`] turns a guest value back. Both walk
 //! the type and the value together and keep a path (`users[1].tags[0]`) so that an error names exactly where the value
 //! and the WIT type disagree. Nothing here panics on bad input: every mismatch is a [`ConvertError`].
 //!
-//! Mapping decisions beyond the SPEC table, all symmetric:
+//! Mapping decisions beyond the table in `docs/values.md`, all symmetric:
 //! - a `result` or `variant` case with no payload is the case name as a string (`"ok"`, `"none-left"`), because a
 //!   Lua table `{ok = nil}` cannot be told apart from `{}`;
 //! - a record accepts kebab-case or snake_case field names and rejects fields it does not have (typos surface);
@@ -109,9 +109,9 @@ pub(crate) fn type_name(ty: &Type) -> String {
     s
 }
 
-fn write_type(s: &mut String, ty: &Type, depth: usize) {
-    use std::fmt::Write;
-    let simple = match ty {
+/// The name of a type without parameters (`s32`, `string`), or `None`.
+fn simple_name(ty: &Type) -> Option<&'static str> {
+    Some(match ty {
         Type::Bool => "bool",
         Type::S8 => "s8",
         Type::U8 => "u8",
@@ -126,98 +126,79 @@ fn write_type(s: &mut String, ty: &Type, depth: usize) {
         Type::Char => "char",
         Type::String => "string",
         Type::ErrorContext => "error-context",
-        _ => "",
-    };
-    if !simple.is_empty() {
-        s.push_str(simple);
-        return;
-    }
-    if depth > 2 {
+        Type::Own(_) => "own<resource>",
+        Type::Borrow(_) => "borrow<resource>",
+        Type::Future(_) => "future",
+        Type::Stream(_) => "stream",
+        _ => return None,
+    })
+}
+
+fn write_type(s: &mut String, ty: &Type, depth: usize) {
+    if let Some(name) = simple_name(ty) {
+        s.push_str(name);
+    } else if depth > 2 {
         s.push_str("...");
-        return;
+    } else {
+        write_compound(s, ty, depth + 1);
     }
-    match ty {
-        Type::List(l) => {
-            s.push_str("list<");
-            write_type(s, &l.ty(), depth + 1);
-            s.push('>');
-        }
-        Type::FixedLengthList(l) => {
-            s.push_str("list<");
-            write_type(s, &l.ty(), depth + 1);
-            let _ = write!(s, ", {}>", l.len());
-        }
-        Type::Map(m) => {
-            s.push_str("map<");
-            write_type(s, &m.key(), depth + 1);
+}
+
+/// Writes `open`, the items separated by `, ` (each written by `item`), and `close`.
+fn write_items<T>(
+    s: &mut String,
+    open: &str,
+    items: impl Iterator<Item = T>,
+    close: &str,
+    mut item: impl FnMut(&mut String, T),
+) {
+    s.push_str(open);
+    for (i, x) in items.enumerate() {
+        if i > 0 {
             s.push_str(", ");
-            write_type(s, &m.value(), depth + 1);
-            s.push('>');
         }
-        Type::Record(r) => {
-            s.push_str("record { ");
-            for (i, f) in r.fields().enumerate() {
-                if i > 0 {
-                    s.push_str(", ");
-                }
-                s.push_str(f.name);
-                s.push_str(": ");
-                write_type(s, &f.ty, depth + 1);
+        item(s, x);
+    }
+    s.push_str(close);
+}
+
+fn write_compound(s: &mut String, ty: &Type, depth: usize) {
+    let names = |it: &mut dyn Iterator<Item = &str>| it.collect::<Vec<_>>().join(", ");
+    match ty {
+        Type::List(l) => write_items(s, "list<", std::iter::once(l.ty()), ">", |s, t| write_type(s, &t, depth)),
+        Type::FixedLengthList(l) => {
+            write_items(s, "list<", std::iter::once(l.ty()), &format!(", {}>", l.len()), |s, t| {
+                write_type(s, &t, depth)
+            })
+        }
+        Type::Map(m) => write_items(s, "map<", [m.key(), m.value()].into_iter(), ">", |s, t| write_type(s, &t, depth)),
+        Type::Record(r) => write_items(s, "record { ", r.fields(), " }", |s, f| {
+            s.push_str(f.name);
+            s.push_str(": ");
+            write_type(s, &f.ty, depth);
+        }),
+        Type::Tuple(t) => write_items(s, "tuple<", t.types(), ">", |s, t| write_type(s, &t, depth)),
+        Type::Variant(v) => write_items(s, "variant { ", v.cases(), " }", |s, c| {
+            s.push_str(c.name);
+            if let Some(t) = &c.ty {
+                write_items(s, "(", std::iter::once(t), ")", |s, t| write_type(s, t, depth));
             }
-            s.push_str(" }");
-        }
-        Type::Tuple(t) => {
-            s.push_str("tuple<");
-            for (i, t) in t.types().enumerate() {
-                if i > 0 {
-                    s.push_str(", ");
-                }
-                write_type(s, &t, depth + 1);
-            }
-            s.push('>');
-        }
-        Type::Variant(v) => {
-            s.push_str("variant { ");
-            for (i, c) in v.cases().enumerate() {
-                if i > 0 {
-                    s.push_str(", ");
-                }
-                s.push_str(c.name);
-                if let Some(t) = &c.ty {
-                    s.push('(');
-                    write_type(s, t, depth + 1);
-                    s.push(')');
-                }
-            }
-            s.push_str(" }");
-        }
-        Type::Enum(e) => {
-            let _ = write!(s, "enum {{ {} }}", e.names().collect::<Vec<_>>().join(", "));
-        }
-        Type::Flags(f) => {
-            let _ = write!(s, "flags {{ {} }}", f.names().collect::<Vec<_>>().join(", "));
-        }
-        Type::Option(o) => {
-            s.push_str("option<");
-            write_type(s, &o.ty(), depth + 1);
-            s.push('>');
-        }
+        }),
+        Type::Enum(e) => s.push_str(&format!("enum {{ {} }}", names(&mut e.names()))),
+        Type::Flags(f) => s.push_str(&format!("flags {{ {} }}", names(&mut f.names()))),
+        Type::Option(o) => write_items(s, "option<", std::iter::once(o.ty()), ">", |s, t| write_type(s, &t, depth)),
         Type::Result(r) => {
             s.push_str("result<");
             match r.ok() {
-                Some(t) => write_type(s, &t, depth + 1),
+                Some(t) => write_type(s, &t, depth),
                 None => s.push('_'),
             }
             if let Some(t) = r.err() {
                 s.push_str(", ");
-                write_type(s, &t, depth + 1);
+                write_type(s, &t, depth);
             }
             s.push('>');
         }
-        Type::Own(_) => s.push_str("own<resource>"),
-        Type::Borrow(_) => s.push_str("borrow<resource>"),
-        Type::Future(_) => s.push_str("future"),
-        Type::Stream(_) => s.push_str("stream"),
         _ => s.push('?'),
     }
 }

@@ -1,4 +1,4 @@
-//! Host capabilities (SPEC §2): which host interfaces a guest may import, and how a linker is assembled from them.
+//! Host capabilities (`docs/capabilities.md`): which host interfaces a guest may import, and how a linker is assembled from them.
 //!
 //! Nothing is granted by default. An entry's `imports` list names [`Group`]s; [`component_linker`] and
 //! [`core_linker`] add exactly those groups' host implementations, then link every other guest import as a stub

@@ -4,7 +4,7 @@
 //!
 //! The host implementations are wasmtime-wasi's asynchronous ones: a guest that sleeps or polls suspends its fiber
 //! and yields the thread to tokio; it never blocks a thread. State is reached through [`WasiView`] on
-//! [`StoreState`](crate::store::StoreState), whose WASI context is built on first use.
+//! [`StoreState`], whose WASI context is built on first use.
 //!
 //! [`WasiSetup`] is an entry's `wasi` block, prepared at load: `args`, `cwd`, the `env` bindings (resolved at every
 //! instantiation from the host's [`EnvSource`], so a changed variable is seen by the next instance; a missing

@@ -20,14 +20,8 @@ use crate::id::EntryId;
 pub(crate) struct ProcessHost {
     /// The host entry.
     pub(crate) id: EntryId,
-    /// How many processes may be alive at once.
-    pub(crate) max_processes: usize,
-    /// How many processes may wait for a worker before spawns are refused.
-    pub(crate) queue_size: usize,
-    /// How long a cancelled process has before it is terminated.
-    pub(crate) cancel_timeout: Duration,
-    /// Whether processes here get the real terminal as stdio.
-    pub(crate) terminal: bool,
+    /// Its bounds and settings.
+    pub(crate) limits: HostLimits,
     live: AtomicUsize,
     /// Permits to run guest code: `workers` processes execute at the same moment.
     workers: Semaphore,
@@ -51,27 +45,20 @@ pub(crate) struct HostLimits {
 impl ProcessHost {
     /// A process host for the entry `id`.
     pub(crate) fn new(id: EntryId, limits: HostLimits) -> Self {
-        ProcessHost {
-            id,
-            max_processes: limits.max_processes,
-            queue_size: limits.queue_size,
-            cancel_timeout: limits.cancel_timeout,
-            terminal: limits.terminal,
-            live: AtomicUsize::new(0),
-            workers: Semaphore::new(limits.workers.max(1)),
-            waiting: AtomicUsize::new(0),
-        }
+        let workers = Semaphore::new(limits.workers.max(1));
+        ProcessHost { id, limits, live: AtomicUsize::new(0), workers, waiting: AtomicUsize::new(0) }
     }
 
     /// Reserves room for one more process (`max_processes`), unless too many wait for a worker (`queue_size`).
     pub(crate) fn reserve(&self) -> Result<(), ProcessError> {
-        if self.waiting.load(Ordering::Acquire) >= self.queue_size {
-            return Err(ProcessError::QueueFull { host: self.id.clone(), queue_size: self.queue_size });
+        let HostLimits { queue_size, max_processes, .. } = self.limits;
+        if self.waiting.load(Ordering::Acquire) >= queue_size {
+            return Err(ProcessError::QueueFull { host: self.id.clone(), queue_size });
         }
         let mut cur = self.live.load(Ordering::Acquire);
         loop {
-            if cur >= self.max_processes {
-                return Err(ProcessError::MaxProcesses { host: self.id.clone(), max: self.max_processes });
+            if cur >= max_processes {
+                return Err(ProcessError::MaxProcesses { host: self.id.clone(), max: max_processes });
             }
             match self.live.compare_exchange_weak(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return Ok(()),

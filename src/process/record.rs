@@ -74,6 +74,6 @@ impl Record {
 
     /// Whether the process runs on the terminal host (its output goes to the real terminal).
     pub(crate) fn on_terminal(&self) -> bool {
-        self.host.as_ref().is_some_and(|h| h.terminal)
+        self.host.as_ref().is_some_and(|h| h.limits.terminal)
     }
 }

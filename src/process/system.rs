@@ -154,7 +154,7 @@ impl System {
     ) -> Result<(), ProcessError> {
         let Some(record) = self.record(pid) else { return Ok(()) };
         let timeout =
-            timeout.or_else(|| record.host.as_ref().map(|h| h.cancel_timeout)).unwrap_or(Duration::from_secs(5));
+            timeout.or_else(|| record.host.as_ref().map(|h| h.limits.cancel_timeout)).unwrap_or(Duration::from_secs(5));
         record.mailbox.event(Event::Cancel { from: from.cloned(), reason: reason.clone(), timeout });
         let weak = Arc::downgrade(self);
         let pid = record.pid.clone();

@@ -42,15 +42,21 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("src is readable") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
+/// Every `.rs` file below `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src is readable") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
         }
     }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
 }
 
 /// The top-level module a file belongs to (`src/process/actor.rs` -> `process`, `src/lib.rs` -> `lib`).
@@ -107,8 +113,7 @@ fn crate_refs(line: &str) -> Vec<String> {
 
 #[test]
 fn references_follow_the_layers() {
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    let files = rust_files(&src());
     let mut upward = Vec::new();
     let mut wrong = Vec::new();
     for file in &files {
@@ -139,8 +144,7 @@ fn references_follow_the_layers() {
 
 #[test]
 fn the_process_model_names_no_guest_language() {
-    let mut files = Vec::new();
-    rust_files(&src().join("process"), &mut files);
+    let files = rust_files(&src().join("process"));
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable");
         for (n, line) in text.lines().enumerate() {
@@ -151,8 +155,7 @@ fn the_process_model_names_no_guest_language() {
         }
     }
     for (engine, other) in [("wasm", "crate::lua"), ("lua", "crate::wasm")] {
-        let mut files = Vec::new();
-        rust_files(&src().join(engine), &mut files);
+        let files = rust_files(&src().join(engine));
         for file in &files {
             let text = std::fs::read_to_string(file).expect("readable");
             for (n, line) in text.lines().enumerate() {
@@ -207,8 +210,7 @@ fn long_functions(text: &str, max: usize) -> Vec<(String, usize, usize)> {
 
 #[test]
 fn files_and_functions_stay_small() {
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    let files = rust_files(&src());
     let mut problems = BTreeMap::new();
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable");
@@ -226,8 +228,7 @@ fn files_and_functions_stay_small() {
 
 #[test]
 fn every_module_file_starts_with_its_docs() {
-    let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    let files = rust_files(&src());
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable");
         assert!(text.starts_with("//!"), "{} does not start with `//!` module docs", file.display());

@@ -4,7 +4,9 @@ use mlua::{Lua, Table, Value as LuaValue};
 
 use super::super::duration;
 use super::outcome;
+use crate::error::ProcessError;
 use crate::lua::invocation::current;
+use crate::process::{Pid, System};
 use crate::value::Value;
 
 /// Adds the functions to `m`.
@@ -29,41 +31,32 @@ pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
     add_options(lua, m)
 }
 
+/// An operation between the calling process and the process `pid`.
+type Between = fn(&System, &Pid, &str) -> Result<(), ProcessError>;
+
 fn add_monitors_and_links(lua: &Lua, m: &Table) -> mlua::Result<()> {
-    m.set(
-        "monitor",
-        lua.create_function(|lua, pid: String| {
-            let ctx = current()?;
-            let me = ctx.proc().record.pid.clone();
-            outcome(lua, ctx.system().monitor(&me, &pid))
-        })?,
-    )?;
-    m.set(
-        "unmonitor",
-        lua.create_function(|_, pid: String| {
-            let ctx = current()?;
-            let me = ctx.proc().record.pid.clone();
-            ctx.system().unmonitor(&me, &pid);
-            Ok(true)
-        })?,
-    )?;
-    m.set(
-        "link",
-        lua.create_function(|lua, pid: String| {
-            let ctx = current()?;
-            let me = ctx.proc().record.pid.clone();
-            outcome(lua, ctx.system().link(&me, &pid))
-        })?,
-    )?;
-    m.set(
-        "unlink",
-        lua.create_function(|_, pid: String| {
-            let ctx = current()?;
-            let me = ctx.proc().record.pid.clone();
-            ctx.system().unlink(&me, &pid);
-            Ok(true)
-        })?,
-    )?;
+    let ops: [(&str, Between); 4] = [
+        ("monitor", |s, me, pid| s.monitor(me, pid)),
+        ("unmonitor", |s, me, pid| {
+            s.unmonitor(me, pid);
+            Ok(())
+        }),
+        ("link", |s, me, pid| s.link(me, pid)),
+        ("unlink", |s, me, pid| {
+            s.unlink(me, pid);
+            Ok(())
+        }),
+    ];
+    for (name, op) in ops {
+        m.set(
+            name,
+            lua.create_function(move |lua, pid: String| {
+                let ctx = current()?;
+                let me = ctx.proc().record.pid.clone();
+                outcome(lua, op(ctx.system(), &me, &pid))
+            })?,
+        )?;
+    }
     Ok(())
 }
 

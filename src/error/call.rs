@@ -113,6 +113,14 @@ pub enum CallError {
         /// Why.
         message: String,
     },
+    /// A Lua function raised a value that is not a string (a table): the value, with its data.
+    #[error("`{entry}` raised {value}")]
+    Raised {
+        /// The entry.
+        entry: EntryId,
+        /// The raised value.
+        value: Value,
+    },
     /// A Lua error, with the file and line (`src/worker.lua:12: attempt to index a nil value`).
     #[error("`{entry}`: {message}")]
     Lua {
@@ -160,6 +168,7 @@ impl CallError {
             | CallError::Argument { entry, .. }
             | CallError::Result { entry, .. }
             | CallError::Guest { entry, .. }
+            | CallError::Raised { entry, .. }
             | CallError::Limit { entry, .. }
             | CallError::Trap { entry, .. }
             | CallError::Exit { entry, .. }
@@ -191,7 +200,7 @@ impl CallError {
     /// The error as a [`Value`]: the payload of a guest `err(..)`, the message text otherwise.
     pub fn to_value(&self) -> Value {
         match self {
-            CallError::Guest { value, .. } => value.clone(),
+            CallError::Guest { value, .. } | CallError::Raised { value, .. } => value.clone(),
             other => Value::Str(other.to_string()),
         }
     }
@@ -219,6 +228,12 @@ pub enum LimitExceeded {
     Fuel {
         /// The configured limit.
         fuel: u64,
+    },
+    /// A Lua invocation needed more memory than `max_memory` (default 64 MiB).
+    #[error("limit `max_memory` exceeded: the Lua code needed more than {limit} bytes")]
+    LuaMemory {
+        /// The configured limit.
+        limit: u64,
     },
     /// A table grew past the host's table limit.
     #[error("the guest tried to grow a table to {desired} elements; the host allows at most {limit}")]

@@ -1,22 +1,43 @@
-//! The Lua engine of one host: the Lua state, the compiled code of every Lua entry, the sandboxed base
-//! environment, and the entry points for calls and processes.
+//! The Lua engine of one host: the compiled code of every Lua entry, a pool of states per entry, and the entry
+//! points for calls and processes.
+//!
+//! At load every source is compiled once to bytecode (a syntax error is a load error with the file and line).
+//! An invocation then takes a state from its entry's pool ([`Lease`]), gives it a fresh environment, binds the
+//! entry's chunk to it, and runs the trampoline of `prelude.lua` in a new coroutine driven by tokio under
+//! [`WithCtx`]. When the invocation ends, by returning, failing, or being dropped (a deadline, a termination), the
+//! lease releases the state ([`LuaState::release`]) and returns it to the pool.
+//!
+//! Results follow the calling convention: the first value is the result; `nil, err` is the error `err`; a raised
+//! error keeps its value (a table or string), and Lua's "not enough memory" past `limits.max_memory` is a limit
+//! error naming it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use mlua::{ChunkMode, Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value as LuaValue};
+use mlua::{Function, Lua, MultiValue, Table, Thread, Value as LuaValue};
 
 use super::invocation::{current, LuaCtx, WithCtx};
 use super::modules;
 use super::proc::LuaProc;
-use crate::error::{CallError, Diagnostic};
+use super::state::{is_fail, LuaState, StatePool, DEFAULT_MAX_MEMORY};
+use crate::error::{CallError, Diagnostic, LimitExceeded};
 use crate::id::EntryId;
-use crate::process::{CallEnv, Inbox, Record};
+use crate::process::{CallEnv, ProcessContext};
 use crate::registry::kinds::{LuaEntry, LuaRole, LUA_MODULES};
 use crate::registry::{Entry, EntryKind};
 use crate::value::{lua as conv, Value};
 
-/// A compiled Lua entry.
+/// The limits of a Lua entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LuaLimits {
+    /// `max_execution_ms`.
+    pub(crate) max_execution: Option<Duration>,
+    /// `max_memory`, or [`DEFAULT_MAX_MEMORY`].
+    pub(crate) max_memory: u64,
+}
+
+/// A compiled Lua entry with the pool of states it runs in.
 pub(crate) struct LuaCode {
     /// The entry.
     pub(crate) id: EntryId,
@@ -32,13 +53,13 @@ pub(crate) struct LuaCode {
     pub(crate) modules: Vec<String>,
     /// `require` aliases of library entries.
     pub(crate) imports: HashMap<String, EntryId>,
+    /// Its limits.
+    pub(crate) limits: LuaLimits,
+    pool: StatePool,
 }
 
-/// The Lua state of one host, with the compiled code of its Lua entries.
+/// The compiled Lua entries of one host.
 pub(crate) struct LuaEngine {
-    lua: Lua,
-    base_meta: Table,
-    modules: HashMap<&'static str, Table>,
     codes: HashMap<EntryId, Arc<LuaCode>>,
 }
 
@@ -56,58 +77,20 @@ fn lua_error(id: &EntryId, e: &mlua::Error) -> CallError {
     CallError::Lua { entry: id.clone(), message: error_text(e) }
 }
 
-/// Globals of the sandboxed base environment.
-const SAFE_GLOBALS: &[&str] = &[
-    "assert",
-    "error",
-    "ipairs",
-    "next",
-    "pairs",
-    "pcall",
-    "rawequal",
-    "rawget",
-    "rawlen",
-    "rawset",
-    "select",
-    "setmetatable",
-    "getmetatable",
-    "tonumber",
-    "tostring",
-    "type",
-    "xpcall",
-    "_VERSION",
-    "string",
-    "table",
-    "math",
-    "utf8",
-    "coroutine",
-    "collectgarbage",
-];
-
 impl LuaEngine {
     /// Compiles every Lua entry; syntax errors are diagnostics at the entry.
     pub(crate) fn new(entries: &[&Entry]) -> Result<LuaEngine, Vec<Diagnostic>> {
-        let fail = |e: mlua::Error| vec![Diagnostic::new(None, None, format!("cannot start Lua: {}", error_text(&e)))];
-        let lua = Lua::new_with(StdLib::ALL_SAFE, LuaOptions::default()).map_err(fail)?;
-        let (base_meta, modules) = build_base(&lua).map_err(fail)?;
+        if std::env::var_os("WIPPY_NO_PREEMPT").is_none() {
+            super::preempt::start();
+        }
+        let lua = Lua::new();
         let mut codes = HashMap::new();
         let mut diags = Vec::new();
         for entry in entries {
             let EntryKind::Lua(l) = &entry.kind else { continue };
             match compile(&lua, l) {
                 Ok(bytecode) => {
-                    codes.insert(
-                        entry.id.clone(),
-                        Arc::new(LuaCode {
-                            id: entry.id.clone(),
-                            role: l.role,
-                            bytecode,
-                            chunk_name: l.chunk_name.clone(),
-                            method: l.method.clone(),
-                            modules: l.modules.clone(),
-                            imports: l.imports.iter().map(|(a, r)| (a.clone(), r.id.clone())).collect(),
-                        }),
-                    );
+                    codes.insert(entry.id.clone(), Arc::new(code_of(entry, l, bytecode)));
                 }
                 Err(e) => diags.push(
                     Diagnostic::new(
@@ -122,7 +105,7 @@ impl LuaEngine {
         if !diags.is_empty() {
             return Err(diags);
         }
-        Ok(LuaEngine { lua, base_meta, modules, codes })
+        Ok(LuaEngine { codes })
     }
 
     /// Every compiled Lua entry.
@@ -130,102 +113,53 @@ impl LuaEngine {
         self.codes.values()
     }
 
-    fn new_env(&self, code: &LuaCode) -> mlua::Result<Table> {
-        let env = self.lua.create_table()?;
-        env.set_metatable(Some(self.base_meta.clone()))?;
-        if code.role == LuaRole::Process {
-            if let Some(p) = self.modules.get("process") {
-                env.raw_set("process", p.clone())?;
-            }
+    /// The context of one invocation of `code`: its deadline is the earlier of the caller's and its own
+    /// `max_execution_ms`.
+    pub(crate) fn context(self: &Arc<Self>, code: Arc<LuaCode>, mut env: CallEnv) -> Arc<LuaCtx> {
+        if let Some(max) = code.limits.max_execution {
+            let own = Instant::now() + max;
+            env.deadline = Some(env.deadline.map_or(own, |d| d.min(own)));
         }
-        Ok(env)
+        Arc::new(LuaCtx::new(code, self.clone(), env))
     }
 
-    /// The entry's compiled top level, bound to a fresh environment (returned too).
-    fn chunk(&self, code: &LuaCode) -> mlua::Result<(Table, Function)> {
-        let env = self.new_env(code)?;
-        let chunk = self
-            .lua
-            .load(&code.bytecode[..])
-            .set_name(format!("@{}", code.chunk_name))
-            .set_mode(ChunkMode::Binary)
-            .set_environment(env.clone())
-            .into_function()?;
-        Ok((env, chunk))
-    }
-
-    /// The method of an entry, after running its top level.
-    async fn method(&self, code: &LuaCode) -> mlua::Result<Function> {
-        let (env, chunk) = self.chunk(code)?;
-        chunk.call_async::<()>(()).await?;
-        let name = code.method.as_deref().unwrap_or("main");
-        match env.get::<LuaValue>(name)? {
-            LuaValue::Function(f) => Ok(f),
-            _ => {
-                Err(mlua::Error::runtime(format!("`{}` defines no function `{name}` (its `method`)", code.chunk_name)))
-            }
-        }
-    }
-
-    /// A context for one invocation of `code`.
-    pub(crate) fn context(self: &Arc<Self>, code: Arc<LuaCode>, env: CallEnv) -> Arc<LuaCtx> {
-        Arc::new(LuaCtx { code, engine: self.clone(), env, proc: OnceLock::new(), loaded: Mutex::new(HashMap::new()) })
-    }
-
-    /// Calls a `function.lua`: a fresh environment, the method on a coroutine, the first result as the value; a
-    /// `nil, err` return is the error.
-    pub(crate) async fn call(self: &Arc<Self>, ctx: Arc<LuaCtx>, args: Vec<Value>) -> Result<Value, CallError> {
-        let code = ctx.code.clone();
-        let run = async {
-            let f = self.method(&code).await?;
-            let lua_args = args.iter().map(|a| conv::to_lua(&self.lua, a)).collect::<mlua::Result<MultiValue>>()?;
-            let thread = self.lua.create_thread(f)?;
-            thread.into_async::<MultiValue>(lua_args)?.await
-        };
-        let result = WithCtx::new(ctx.clone(), run).await;
-        ctx.finish();
-        results(&code.id, result)
-    }
-
-    /// Init of a `process.lua`: its top level and method, as a coroutine ready to run.
-    pub(crate) async fn start_process(
+    /// Calls a `function.lua`.
+    pub(crate) async fn call(
         self: &Arc<Self>,
-        ctx: &Arc<LuaCtx>,
-        record: Arc<Record>,
-        inbox: Inbox,
-    ) -> Result<mlua::Thread, CallError> {
-        let proc = LuaProc::of_process(record, inbox);
-        let _ = ctx.proc.set(proc);
-        let code = ctx.code.clone();
-        let run = async {
-            let f = self.method(&code).await?;
-            self.lua.create_thread(f)
-        };
-        WithCtx::new(ctx.clone(), run).await.map_err(|e| lua_error(&code.id, &e))
-    }
-
-    /// Step of a `process.lua`: runs its coroutine to the end.
-    pub(crate) async fn run_process(
-        self: &Arc<Self>,
-        ctx: Arc<LuaCtx>,
-        thread: mlua::Thread,
+        code: &Arc<LuaCode>,
+        env: CallEnv,
         args: Vec<Value>,
     ) -> Result<Value, CallError> {
-        let id = ctx.code.id.clone();
-        let run = async {
-            let lua_args = args.iter().map(|a| conv::to_lua(&self.lua, a)).collect::<mlua::Result<MultiValue>>()?;
-            thread.into_async::<MultiValue>(lua_args)?.await
-        };
-        results(&id, WithCtx::new(ctx, run).await)
+        let ctx = self.context(code.clone(), env);
+        let mut lease = Lease::take(code, &ctx)?;
+        let run = lease.run_call(&ctx, args);
+        let out = with_deadline(&ctx, run).await;
+        drop(lease);
+        out
+    }
+
+    /// Init of a `process.lua`: a state, the process's identity as channels, and its method, resolved.
+    pub(crate) async fn start_process(
+        self: &Arc<Self>,
+        code: &Arc<LuaCode>,
+        process: ProcessContext,
+    ) -> Result<(Lease, Function), CallError> {
+        let mut env = process.env();
+        env.deadline = None;
+        let ctx = self.context(code.clone(), env);
+        let _ = ctx.proc.set(LuaProc::of_process(process.record, process.inbox));
+        let mut lease = Lease::take(code, &ctx)?;
+        let method = lease.resolve(&ctx).await?;
+        Ok((lease, method))
     }
 
     /// `require(name)` for the current invocation: an allowed built-in module, or an imported library.
-    fn require(&self, ctx: &LuaCtx, name: &str) -> mlua::Result<LuaValue> {
-        if let Some(m) = self.modules.get(name) {
+    pub(crate) fn require(&self, lua: &Lua, ctx: &LuaCtx, name: &str) -> mlua::Result<LuaValue> {
+        if LUA_MODULES.contains(&name) {
             let allowed =
                 ctx.code.modules.iter().any(|x| x == name) || (name == "process" && ctx.code.role == LuaRole::Process);
             if allowed {
-                return Ok(LuaValue::Table(m.clone()));
+                return modules::get(lua, name).map(LuaValue::Table);
             }
             return Err(mlua::Error::runtime(format!(
                 "module `{name}` is not available to `{}`: add it to the entry's `modules`",
@@ -242,19 +176,214 @@ impl LuaEngine {
                 LUA_MODULES.join(", ")
             )));
         };
-        let (_, chunk) = self.chunk(lib)?;
-        let v: LuaValue = chunk.call(())?;
+        let env = lua.create_table()?;
+        let library = lua
+            .load(&lib.bytecode[..])
+            .set_name(format!("@{}", lib.chunk_name))
+            .set_mode(mlua::ChunkMode::Binary)
+            .into_function()?;
+        let v = run_library(lua, library, env)?;
         ctx.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), v.clone());
         Ok(v)
     }
 }
 
-/// The first result as the value; `nil, err` as the error; a Lua error as a [`CallError::Lua`].
-fn results(id: &EntryId, r: mlua::Result<MultiValue>) -> Result<Value, CallError> {
+/// Runs a library chunk in an environment of its own that falls back to the same base as the importer's.
+fn run_library(lua: &Lua, chunk: Function, env: Table) -> mlua::Result<LuaValue> {
+    let meta = lua.app_data_ref::<EnvMeta>().map(|m| m.0.clone());
+    env.set_metatable(meta)?;
+    env.raw_set("_G", env.clone())?;
+    chunk.set_environment(env)?;
+    chunk.call(())
+}
+
+/// The metatable of the environments of a state, for libraries loaded in it.
+pub(crate) struct EnvMeta(pub(crate) Table);
+
+fn code_of(entry: &Entry, l: &LuaEntry, bytecode: Vec<u8>) -> LuaCode {
+    LuaCode {
+        id: entry.id.clone(),
+        role: l.role,
+        bytecode,
+        chunk_name: l.chunk_name.clone(),
+        method: l.method.clone(),
+        modules: l.modules.clone(),
+        imports: l.imports.iter().map(|(a, r)| (a.clone(), r.id.clone())).collect(),
+        limits: LuaLimits {
+            max_execution: l.limits.max_execution,
+            max_memory: l.limits.max_memory.unwrap_or(DEFAULT_MAX_MEMORY),
+        },
+        pool: StatePool::default(),
+    }
+}
+
+fn compile(lua: &Lua, l: &LuaEntry) -> mlua::Result<Vec<u8>> {
+    // `@name` makes Lua print `name:LINE:` rather than `[string "..."]:LINE:`.
+    let f = lua.load(&l.source).set_name(format!("@{}", l.chunk_name)).into_function()?;
+    Ok(f.dump(false))
+}
+
+/// Runs `fut` under the invocation's deadline, if it has one.
+async fn with_deadline<F: std::future::Future<Output = Result<Value, CallError>>>(
+    ctx: &LuaCtx,
+    fut: F,
+) -> Result<Value, CallError> {
+    let Some(deadline) = ctx.deadline() else { return fut.await };
+    match tokio::time::timeout_at(deadline.into(), fut).await {
+        Ok(r) => r,
+        Err(_) => {
+            let ms = ctx.code.limits.max_execution.map_or(0, |d| d.as_millis() as u64);
+            Err(CallError::Limit { entry: ctx.code.id.clone(), limit: LimitExceeded::Time { ms } })
+        }
+    }
+}
+
+/// A state taken from an entry's pool for one invocation; released and returned when dropped.
+pub(crate) struct Lease {
+    state: Option<LuaState>,
+    code: Arc<LuaCode>,
+    ctx: Arc<LuaCtx>,
+}
+
+impl Lease {
+    fn take(code: &Arc<LuaCode>, ctx: &Arc<LuaCtx>) -> Result<Lease, CallError> {
+        let state = code.pool.take().map_err(|e| CallError::Lua {
+            entry: code.id.clone(),
+            message: format!("cannot start Lua: {}", error_text(&e)),
+        })?;
+        Ok(Lease { state: Some(state), code: code.clone(), ctx: ctx.clone() })
+    }
+
+    fn state(&mut self) -> mlua::Result<&mut LuaState> {
+        self.state.as_mut().ok_or_else(|| mlua::Error::runtime("the Lua state was released"))
+    }
+
+    /// A fresh environment with the entry's chunk bound to it, and the memory limit set.
+    fn prepare(&mut self) -> mlua::Result<(Table, Function)> {
+        let code = self.code.clone();
+        let state = self.state()?;
+        let env = state.new_env()?;
+        if code.role == LuaRole::Process {
+            env.raw_set("process", modules::get(state.lua(), "process")?)?;
+        }
+        let chunk = state.chunk(&code, &env)?;
+        state.limit_memory(code.limits.max_memory)?;
+        Ok((env, chunk))
+    }
+
+    /// Runs a whole function call.
+    async fn run_call(&mut self, ctx: &Arc<LuaCtx>, args: Vec<Value>) -> Result<Value, CallError> {
+        let (id, code) = (self.code.id.clone(), self.code.clone());
+        let (thread, head) = (|| {
+            let (env, chunk) = self.prepare()?;
+            let state = self.state()?;
+            let mut head = state.head(chunk, env, &code)?;
+            for a in &args {
+                head.push_back(conv::to_lua(state.lua(), a)?);
+            }
+            state.invoker(head)
+        })()
+        .map_err(|e| lua_error(&id, &e))?;
+        let values = drive(ctx, thread, head).await;
+        let r = results(&self.code, values);
+        ctx.finish();
+        r
+    }
+
+    /// Runs a process's top level and finds its method.
+    async fn resolve(&mut self, ctx: &Arc<LuaCtx>) -> Result<Function, CallError> {
+        let (id, code) = (self.code.id.clone(), self.code.clone());
+        let (thread, head) = (|| {
+            let (env, chunk) = self.prepare()?;
+            let state = self.state()?;
+            state.resolver(state.head(chunk, env, &code)?)
+        })()
+        .map_err(|e| lua_error(&id, &e))?;
+        let values = drive(ctx, thread, head).await.map_err(|e| lua_error(&id, &e))?;
+        let mut it = values.into_iter();
+        match it.next() {
+            Some(LuaValue::Function(f)) => Ok(f),
+            Some(v) if is_fail(&v) => Err(raised(&self.code, it.next().unwrap_or(LuaValue::Nil))),
+            _ => Err(CallError::Lua { entry: id, message: "the method did not resolve to a function".into() }),
+        }
+    }
+
+    /// Step of a process: calls its resolved method.
+    pub(crate) async fn run_method(&mut self, method: Function, args: Vec<Value>) -> Result<Value, CallError> {
+        let id = self.code.id.clone();
+        let ctx = self.ctx.clone();
+        let (thread, head) = (|| {
+            let state = self.state()?;
+            let mut head = MultiValue::from_vec(vec![LuaValue::Function(method)]);
+            for a in &args {
+                head.push_back(conv::to_lua(state.lua(), a)?);
+            }
+            state.caller(head)
+        })()
+        .map_err(|e| lua_error(&id, &e))?;
+        let run = async { results(&self.code, drive(&ctx, thread, head).await) };
+        match self.code.limits.max_execution {
+            Some(max) => tokio::time::timeout(max, run).await.unwrap_or_else(|_| {
+                Err(CallError::Limit { entry: id, limit: LimitExceeded::Time { ms: max.as_millis() as u64 } })
+            }),
+            None => run.await,
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(mut state) = self.state.take() {
+            let keep = state.release(&self.ctx);
+            self.ctx.finish();
+            if keep {
+                self.code.pool.give_back(state);
+            }
+        }
+    }
+}
+
+/// Drives an invocation's driver coroutine to its end as the invocation `ctx`.
+async fn drive(ctx: &Arc<LuaCtx>, thread: Thread, args: MultiValue) -> mlua::Result<MultiValue> {
+    let fut = thread.into_async::<MultiValue>(args)?;
+    WithCtx::new(ctx.clone(), fut).await
+}
+
+/// A raised value as a call error: text with its position, a memory limit, or a value that keeps its data.
+fn raised(code: &LuaCode, v: LuaValue) -> CallError {
+    let entry = code.id.clone();
+    match v {
+        LuaValue::String(s) => {
+            let message = s.to_string_lossy();
+            if message == "not enough memory" {
+                return CallError::Limit { entry, limit: LimitExceeded::LuaMemory { limit: code.limits.max_memory } };
+            }
+            CallError::Lua { entry, message }
+        }
+        LuaValue::Error(e) => {
+            let message = error_text(&e);
+            if matches!(*e, mlua::Error::MemoryError(_)) {
+                return CallError::Limit { entry, limit: LimitExceeded::LuaMemory { limit: code.limits.max_memory } };
+            }
+            CallError::Lua { entry, message }
+        }
+        other => match conv::from_lua(&other, "error") {
+            Ok(value) => CallError::Raised { entry, value },
+            Err(_) => CallError::Lua { entry, message: other.to_string().unwrap_or_else(|_| other.type_name().into()) },
+        },
+    }
+}
+
+/// The first result as the value; `nil, err` as the error; a failure as [`raised`].
+fn results(code: &LuaCode, r: mlua::Result<MultiValue>) -> Result<Value, CallError> {
+    let id = &code.id;
     let values = r.map_err(|e| lua_error(id, &e))?;
     let mut it = values.into_iter();
     let first = it.next().unwrap_or(LuaValue::Nil);
     let second = it.next().unwrap_or(LuaValue::Nil);
+    if is_fail(&first) {
+        return Err(raised(code, second));
+    }
     let convert = |v: &LuaValue, what: &str| {
         conv::from_lua(v, what).map_err(|e| CallError::Lua { entry: id.clone(), message: format!("cannot return {e}") })
     };
@@ -264,55 +393,21 @@ fn results(id: &EntryId, r: mlua::Result<MultiValue>) -> Result<Value, CallError
     convert(&first, "result")
 }
 
-fn compile(lua: &Lua, l: &LuaEntry) -> mlua::Result<Vec<u8>> {
-    // `@name` makes Lua print `name:LINE:` rather than `[string "..."]:LINE:`.
-    let f = lua.load(&l.source).set_name(format!("@{}", l.chunk_name)).into_function()?;
-    Ok(f.dump(false))
-}
-
-/// The shared base environment (sandboxed globals, `print`, `require`) and the built-in module tables.
-fn build_base(lua: &Lua) -> mlua::Result<(Table, HashMap<&'static str, Table>)> {
-    let globals = lua.globals();
-    let base = lua.create_table()?;
-    for name in SAFE_GLOBALS {
-        base.raw_set(*name, globals.get::<LuaValue>(*name)?)?;
+/// `print`: to the log with the entry and PID, or to stdout for a process on the terminal host.
+pub(crate) fn print(_: &Lua, args: MultiValue) -> mlua::Result<()> {
+    let text: Vec<String> = args.iter().map(|v| v.to_string().unwrap_or_else(|_| v.type_name().to_owned())).collect();
+    match current() {
+        // A process on the terminal host prints to the terminal, as a WASM process there writes to it.
+        Ok(ctx) if ctx.proc_if_any().is_some_and(|p| p.record.on_terminal()) => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", text.join("\t"));
+        }
+        Ok(ctx) => {
+            let pid = ctx.proc_if_any().map(|p| p.record.pid.to_string()).unwrap_or_default();
+            tracing::info!(target: "wippy::guest", entry = %ctx.code.id, pid, "{}", text.join("\t"));
+        }
+        Err(_) => tracing::info!(target: "wippy::guest", "{}", text.join("\t")),
     }
-    let os: Table = globals.get("os")?;
-    let safe_os = lua.create_table()?;
-    for name in ["time", "clock", "date", "difftime"] {
-        safe_os.raw_set(name, os.get::<LuaValue>(name)?)?;
-    }
-    base.raw_set("os", safe_os)?;
-    base.raw_set(
-        "print",
-        lua.create_function(|_, args: MultiValue| {
-            let text: Vec<String> =
-                args.iter().map(|v| v.to_string().unwrap_or_else(|_| v.type_name().to_owned())).collect();
-            match current() {
-                // A process on the terminal host prints to the terminal, as a WASM process there writes to it.
-                Ok(ctx) if ctx.proc_if_any().is_some_and(|p| p.record.on_terminal()) => {
-                    use std::io::Write;
-                    let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "{}", text.join("\t"));
-                }
-                Ok(ctx) => {
-                    let pid = ctx.proc_if_any().map(|p| p.record.pid.to_string()).unwrap_or_default();
-                    tracing::info!(target: "wippy::guest", entry = %ctx.code.id, pid, "{}", text.join("\t"));
-                }
-                Err(_) => tracing::info!(target: "wippy::guest", "{}", text.join("\t")),
-            }
-            Ok(())
-        })?,
-    )?;
-    base.raw_set(
-        "require",
-        lua.create_function(|_, name: String| {
-            let ctx = current()?;
-            ctx.engine.require(&ctx, &name)
-        })?,
-    )?;
-    let modules = modules::build(lua)?;
-    let meta = lua.create_table()?;
-    meta.raw_set("__index", base)?;
-    Ok((meta, modules))
+    Ok(())
 }

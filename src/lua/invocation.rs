@@ -1,20 +1,28 @@
 //! One Lua invocation: a function call or a process, and how the built-in modules find it.
 //!
 //! Every invocation has a [`LuaCtx`]: its code, the engine, its [`CallEnv`] (process system, security context,
-//! call depth) and its process identity if it has one. The module functions are shared by all invocations; they
-//! find the calling one through a thread-local slot that [`WithCtx`] sets around every poll of the invocation's
-//! coroutine ([`current`]).
+//! call depth, deadline, owning process) and its process identity if it has one. The module functions are shared
+//! by all invocations of a state; they find the calling one through a thread-local slot that [`WithCtx`] sets
+//! around every poll of the invocation's driver ([`current`]). Each poll is also a slice of Lua for preemption
+//! ([`super::preempt`]).
+//!
+//! Lifetimes: timers, tickers and async calls an invocation starts are tracked here and stopped when it ends
+//! ([`LuaCtx::stop_resources`]), so nothing of a finished invocation keeps running.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use mlua::Value as LuaValue;
+use tokio::task::AbortHandle;
 
 use super::engine::{LuaCode, LuaEngine};
+use super::preempt::Slice;
 use super::proc::LuaProc;
 use crate::process::{CallEnv, System};
 
@@ -24,13 +32,28 @@ pub(crate) struct LuaCtx {
     pub(crate) code: Arc<LuaCode>,
     /// The engine it runs on.
     pub(crate) engine: Arc<LuaEngine>,
-    /// The process system, the security context and the call depth.
+    /// The process system, the security context, the call depth, the deadline and the owning process.
     pub(crate) env: CallEnv,
     pub(super) proc: OnceLock<Arc<LuaProc>>,
     pub(super) loaded: Mutex<HashMap<String, LuaValue>>,
+    resources: Mutex<Vec<AbortHandle>>,
+    finalizers: AtomicBool,
 }
 
 impl LuaCtx {
+    /// A context for one invocation of `code`.
+    pub(super) fn new(code: Arc<LuaCode>, engine: Arc<LuaEngine>, env: CallEnv) -> LuaCtx {
+        LuaCtx {
+            code,
+            engine,
+            env,
+            proc: OnceLock::new(),
+            loaded: Mutex::new(HashMap::new()),
+            resources: Mutex::new(Vec::new()),
+            finalizers: AtomicBool::new(false),
+        }
+    }
+
     /// The process identity of this invocation; a function call gets a temporary one on first use.
     pub(crate) fn proc(&self) -> Arc<LuaProc> {
         self.proc.get_or_init(|| LuaProc::for_call(&self.env)).clone()
@@ -44,6 +67,48 @@ impl LuaCtx {
     /// The process identity, if this invocation has one already.
     pub(crate) fn proc_if_any(&self) -> Option<&Arc<LuaProc>> {
         self.proc.get()
+    }
+
+    /// Stops `task` when this invocation ends.
+    pub(crate) fn track(&self, task: AbortHandle) {
+        let mut r = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+        r.retain(|t| !t.is_finished());
+        r.push(task);
+    }
+
+    /// Stops every task the invocation started.
+    pub(super) fn stop_resources(&self) {
+        for t in self.resources.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            t.abort();
+        }
+    }
+
+    /// Notes that the invocation set a `__gc` metamethod.
+    pub(crate) fn note_finalizer(&self) {
+        self.finalizers.store(true, Ordering::Release);
+    }
+
+    /// Whether the invocation set a `__gc` metamethod.
+    pub(super) fn has_finalizers(&self) -> bool {
+        self.finalizers.load(Ordering::Acquire)
+    }
+
+    /// When this invocation must end, if ever.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.env.deadline
+    }
+
+    /// Why the invocation must stop now, if it must: its owning process was terminated, or its deadline passed.
+    fn must_stop(&self) -> Option<String> {
+        if let Some(owner) = &self.env.owner {
+            if let Some(reason) = owner.ctl().kill_reason.clone() {
+                return Some(crate::process::describe(&reason));
+            }
+        }
+        match self.env.deadline {
+            Some(d) if Instant::now() >= d => Some(format!("`{}`: its deadline passed", self.code.id)),
+            _ => None,
+        }
     }
 
     /// The invocation ended: a PID it opened for itself ends too.
@@ -65,14 +130,39 @@ pub(crate) fn current() -> mlua::Result<Arc<LuaCtx>> {
         .ok_or_else(|| mlua::Error::runtime("this function can only be called from Lua code run by the host"))
 }
 
-/// Polls `fut` with `ctx` as the current Lua context (see the module docs).
+/// Spawns a task that belongs to the current invocation: it is stopped when the invocation ends.
+pub(crate) fn spawn_tracked<F>(fut: F) -> tokio::task::JoinHandle<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let task = tokio::spawn(fut);
+    if let Ok(ctx) = current() {
+        ctx.track(task.abort_handle());
+    }
+    task
+}
+
+/// Runs `f` with `ctx` as the current context (finalizers at the end of an invocation).
+pub(super) fn with_current<R>(ctx: &Arc<LuaCtx>, f: impl FnOnce() -> R) -> R {
+    let prev = CURRENT.with(|c| c.replace(Some(ctx.clone())));
+    let r = f();
+    CURRENT.with(|c| *c.borrow_mut() = prev);
+    r
+}
+
+/// Why the invocation running on this thread must stop, if it must (read by the preemption hook).
+pub(crate) fn stop_reason() -> Option<String> {
+    CURRENT.with(|c| c.borrow().as_ref().and_then(|ctx| ctx.must_stop()))
+}
+
+/// Polls an invocation's driver with `ctx` as the current context, as one slice of Lua on this thread.
 pub(crate) struct WithCtx<F> {
     ctx: Arc<LuaCtx>,
     fut: Pin<Box<F>>,
 }
 
 impl<F: Future> WithCtx<F> {
-    /// Wraps `fut`.
+    /// Wraps `fut`, which drives the invocation.
     pub(crate) fn new(ctx: Arc<LuaCtx>, fut: F) -> Self {
         WithCtx { ctx, fut: Box::pin(fut) }
     }
@@ -84,7 +174,10 @@ impl<F: Future> Future for WithCtx<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let ctx = self.ctx.clone();
         let prev = CURRENT.with(|c| c.replace(Some(ctx)));
-        let r = self.fut.as_mut().poll(cx);
+        let r = {
+            let _slice = Slice::enter();
+            self.fut.as_mut().poll(cx)
+        };
         CURRENT.with(|c| *c.borrow_mut() = prev);
         r
     }

@@ -31,8 +31,12 @@ mod channel;
 mod engine;
 mod invocation;
 mod modules;
+mod patterns;
+mod preempt;
 mod proc;
 mod program;
+mod sandbox;
+mod state;
 
 pub(crate) use engine::LuaEngine;
 pub(crate) use program::{LuaFunction, LuaProgram};

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use super::engine::{LuaCode, LuaEngine};
-use super::invocation::LuaCtx;
+use mlua::Function;
+
+use super::engine::{Lease, LuaCode, LuaEngine};
 use crate::error::CallError;
-use crate::process::{BoxFuture, CallEnv, Function, Launch, ProcessContext, Program, Running};
+use crate::process::{BoxFuture, CallEnv, Function as GuestFunction, Launch, ProcessContext, Program, Running};
 use crate::value::Value;
 
 /// A `function.lua` entry.
@@ -21,10 +22,9 @@ impl LuaFunction {
     }
 }
 
-impl Function for LuaFunction {
+impl GuestFunction for LuaFunction {
     fn call(&self, env: CallEnv, args: Vec<Value>) -> BoxFuture<'_, Result<Value, CallError>> {
-        let ctx = self.engine.context(self.code.clone(), env);
-        Box::pin(self.engine.call(ctx, args))
+        Box::pin(self.engine.call(&self.code, env, args))
     }
 
     fn signature(&self) -> String {
@@ -62,28 +62,26 @@ impl Launch for LuaLaunch {
     fn init(self: Box<Self>, process: ProcessContext) -> BoxFuture<'static, Result<Box<dyn Running>, CallError>> {
         Box::pin(async move {
             let LuaLaunch { engine, code, args } = *self;
-            let ctx = engine.context(code, process.env());
-            let thread = engine.start_process(&ctx, process.record, process.inbox).await?;
-            Ok(Box::new(LuaRunning { engine, ctx, thread: Some(thread), args: Some(args) }) as Box<dyn Running>)
+            let (lease, method) = engine.start_process(&code, process).await?;
+            Ok(Box::new(LuaRunning { lease, method: Some(method), args: Some(args) }) as Box<dyn Running>)
         })
     }
 }
 
-/// A Lua process between Init and Close: its coroutine, ready to run. Dropping it lets Lua collect the coroutine.
+/// A Lua process between Init and Close: its state (the lease) and its resolved method. Dropping it releases the
+/// state, stopping everything the process started.
 struct LuaRunning {
-    engine: Arc<LuaEngine>,
-    ctx: Arc<LuaCtx>,
-    thread: Option<mlua::Thread>,
+    lease: Lease,
+    method: Option<Function>,
     args: Option<Vec<Value>>,
 }
 
 impl Running for LuaRunning {
     fn step(&mut self) -> BoxFuture<'_, Result<Value, CallError>> {
-        let (thread, args) = (self.thread.take(), self.args.take().unwrap_or_default());
-        let (engine, ctx) = (self.engine.clone(), self.ctx.clone());
+        let (method, args) = (self.method.take(), self.args.take().unwrap_or_default());
         Box::pin(async move {
-            match thread {
-                Some(thread) => engine.run_process(ctx, thread, args).await,
+            match method {
+                Some(m) => self.lease.run_method(m, args).await,
                 None => Ok(Value::Nil),
             }
         })

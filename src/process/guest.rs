@@ -14,6 +14,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::mailbox::Inbox;
 use super::record::Record;
@@ -29,8 +30,8 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// How deeply calls through `funcs` may nest (a guest calling a function that calls a function ...).
 pub const MAX_CALL_DEPTH: u32 = 32;
 
-/// What every invocation runs with: the process system it belongs to, who it acts for, and how deeply calls are
-/// nested at it.
+/// What every invocation runs with: the process system it belongs to, who it acts for, how deeply calls are
+/// nested at it, when it must end, and the process it runs for. Nested calls inherit all of it.
 #[derive(Clone)]
 pub(crate) struct CallEnv {
     /// The process system (and through it, the function table).
@@ -39,12 +40,16 @@ pub(crate) struct CallEnv {
     pub(crate) context: Arc<SecurityContext>,
     /// How deeply `funcs` calls are nested.
     pub(crate) depth: u32,
+    /// When the invocation must end (a caller's deadline applies to everything it calls).
+    pub(crate) deadline: Option<Instant>,
+    /// The process the invocation runs for, if any: when it is terminated, the invocation must stop too.
+    pub(crate) owner: Option<Arc<Record>>,
 }
 
 impl CallEnv {
     /// A top-level invocation.
     pub(crate) fn new(system: Arc<System>, context: Arc<SecurityContext>) -> CallEnv {
-        CallEnv { system, context, depth: 0 }
+        CallEnv { system, context, depth: 0, deadline: None, owner: None }
     }
 
     /// Calls function `id` from the invocation running `caller`, one level deeper; refused past
@@ -115,8 +120,8 @@ impl ProcessContext {
         &self.record.pid
     }
 
-    /// The environment of its invocation: its security context, at depth 0.
+    /// The environment of its invocation: its security context, at depth 0, owned by this process.
     pub(crate) fn env(&self) -> CallEnv {
-        CallEnv::new(self.system.clone(), self.record.context.clone())
+        CallEnv { owner: Some(self.record.clone()), ..CallEnv::new(self.system.clone(), self.record.context.clone()) }
     }
 }

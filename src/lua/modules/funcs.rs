@@ -87,7 +87,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             let state = Arc::new(Mutex::new(FutureState::default()));
             let response = Chan::new(1);
             let (s, r) = (state.clone(), response.clone());
-            let task = tokio::spawn(async move {
+            let task = crate::lua::invocation::spawn_tracked(async move {
                 let result = call.await;
                 let item = match &result {
                     Ok(v) => Value::map([("result", v.clone()), ("error", Value::Nil)]),

@@ -1,13 +1,15 @@
 //! The built-in Lua modules, one file each, and the userdata types they share.
 //!
-//! Module tables are built once per Lua state and shared by every invocation; their functions find the calling
-//! invocation through [`super::invocation::current`].
+//! A module's table is built in a state the first time an invocation there asks for it ([`get`]), kept for the
+//! state's later invocations, and handed out as a read-only proxy; its functions find the calling invocation
+//! through [`super::invocation::current`].
 
 pub(super) mod channel;
 pub(super) mod funcs;
 pub(super) mod process;
 pub(super) mod time;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,14 +20,30 @@ use super::channel::{Case, Chan, Item};
 use crate::process::{Message, Payload};
 use crate::value::lua as conv;
 
-/// Builds every module table.
-pub(super) fn build(lua: &Lua) -> mlua::Result<HashMap<&'static str, Table>> {
-    let mut m = HashMap::new();
-    m.insert("funcs", funcs::module(lua)?);
-    m.insert("process", process::module(lua)?);
-    m.insert("time", time::module(lua)?);
-    m.insert("channel", channel::module(lua)?);
-    Ok(m)
+/// The module tables built in a state so far.
+#[derive(Default)]
+struct Built(RefCell<HashMap<&'static str, Table>>);
+
+/// The (read-only) table of the built-in module `name` in `lua`, built on first use.
+pub(super) fn get(lua: &Lua, name: &str) -> mlua::Result<Table> {
+    if lua.app_data_ref::<Built>().is_none() {
+        lua.set_app_data(Built::default());
+    }
+    if let Some(t) = lua.app_data_ref::<Built>().and_then(|b| b.0.borrow().get(name).cloned()) {
+        return Ok(t);
+    }
+    let (key, real): (&'static str, Table) = match name {
+        "funcs" => ("funcs", funcs::module(lua)?),
+        "process" => ("process", process::module(lua)?),
+        "time" => ("time", time::module(lua)?),
+        "channel" => ("channel", channel::module(lua)?),
+        other => return Err(mlua::Error::runtime(format!("no built-in module `{other}`"))),
+    };
+    let table = super::sandbox::proxy(lua, key, real)?;
+    if let Some(b) = lua.app_data_ref::<Built>() {
+        b.0.borrow_mut().insert(key, table.clone());
+    }
+    Ok(table)
 }
 
 /// A channel item as a Lua value.

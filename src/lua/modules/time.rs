@@ -75,7 +75,7 @@ pub(crate) struct LuaTimer(Fed);
 
 fn fire_after(chan: &Arc<Chan>, d: Duration) -> JoinHandle<()> {
     let weak = Arc::downgrade(chan);
-    tokio::spawn(async move {
+    crate::lua::invocation::spawn_tracked(async move {
         tokio::time::sleep(d).await;
         if let Some(c) = weak.upgrade() {
             c.push(Item::Value(Value::Float(LuaTime::now().0)));
@@ -149,7 +149,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             }
             let chan = Chan::new(1);
             let weak = Arc::downgrade(&chan);
-            let task = tokio::spawn(async move {
+            let task = crate::lua::invocation::spawn_tracked(async move {
                 let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
                 every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 loop {

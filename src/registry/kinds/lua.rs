@@ -1,5 +1,6 @@
 //! `function.lua`, `process.lua` and `library.lua`: Lua sources, their method, built-in modules and libraries.
 
+use super::wasm::{parse_limits, Limits};
 use super::{parse_command, parse_ref, Command, Ref};
 use crate::id::Pos;
 use crate::registry::fields::{closest, Fields, Sink};
@@ -38,6 +39,8 @@ pub(crate) struct LuaEntry {
     pub imports: Vec<(String, Ref)>,
     /// `meta.command` of a process entry.
     pub command: Option<Command>,
+    /// `limits` (`max_execution_ms`, `max_memory`).
+    pub limits: Limits,
 }
 
 pub(super) fn parse_lua(
@@ -85,6 +88,7 @@ pub(super) fn parse_lua(
         }
     }
     let command = parse_command(role == LuaRole::Process, "process.lua", node, sink);
+    let limits = f.node("limits").map(|n| parse_lua_limits(n, sink)).unwrap_or_default();
     let (text, pos) = source?;
     let (source, chunk_name) = match text.strip_prefix("file://") {
         Some(rel) => {
@@ -106,5 +110,18 @@ pub(super) fn parse_lua(
             (format!("{}{text}", "\n".repeat(pos.line.saturating_sub(1))), sink.origin.file.display().to_string())
         }
     };
-    Some(LuaEntry { role, source, chunk_name, source_pos: pos, method, modules, imports, command })
+    Some(LuaEntry { role, source, chunk_name, source_pos: pos, method, modules, imports, command, limits })
+}
+
+/// `limits` of a Lua entry: `max_execution_ms` and `max_memory` (Lua counts no fuel).
+fn parse_lua_limits(node: &Node, sink: &mut Sink<'_>) -> Limits {
+    let limits = parse_limits(node, sink);
+    if limits.max_fuel.is_some() {
+        sink.error_hint(
+            node.pos,
+            "`limits.max_fuel` is not supported for Lua entries",
+            "bound Lua code with `max_execution_ms` and `max_memory`",
+        );
+    }
+    limits
 }

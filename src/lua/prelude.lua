@@ -1,0 +1,122 @@
+-- The Lua half of every state's setup (src/lua/state.rs): the trampolines that run an invocation, the driver that
+-- resumes it, and the coroutine library. Runs once per state. Nothing here is reachable by user code except the
+-- coroutine table.
+--
+-- Every invocation runs in two coroutines: the driver (resumed by the host, through mlua) and the invocation's
+-- own coroutine, which the driver resumes with `slice_resume`, Lua's own resume plus the bookkeeping preemption
+-- needs (src/lua/preempt.rs). A preempted coroutine is therefore only ever resumed by Lua's resume, which leaves
+-- its stack exactly as it was; the driver passes the preemption to the scheduler (`pause`) and a waiting host call
+-- (its PENDING marker) to the host.
+local FAIL, native, slice_resume, take_preempted, preempting, pause, probe = ...
+local xpcall, rawget, type, error, select = xpcall, rawget, type, error, select
+local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
+
+-- The marker a host call that has to wait yields with (learned from a host call that never finishes).
+local PENDING = select(2, native.resume(create(probe)))
+
+-- Keeps the raised value as it is: a string with its position, a table, an error object.
+local function keep(e) return e end
+
+local function finish(ok, ...)
+  if ok then return ... end
+  return FAIL, (...)
+end
+
+-- Runs an entry's chunk in its environment and finds its method; FAIL, why on failure.
+local function resolve(chunk, env, name, chunkname)
+  local ok, err = xpcall(chunk, keep)
+  if not ok then return FAIL, err end
+  local f = rawget(env, name)
+  if type(f) ~= "function" then
+    return FAIL, "`" .. chunkname .. "` defines no function `" .. name .. "` (its `method`)"
+  end
+  return f
+end
+
+-- Calls a method; FAIL, the raised value on failure.
+local function call(f, ...)
+  return finish(xpcall(f, keep, ...))
+end
+
+-- A whole function call: chunk, method, call.
+local function invoke(chunk, env, name, chunkname, ...)
+  local f, err = resolve(chunk, env, name, chunkname)
+  if f == FAIL then return FAIL, err end
+  return finish(xpcall(f, keep, ...))
+end
+
+-- The driver: after each resume of the invocation's coroutine, either return its results, or pass a preemption to
+-- the scheduler, or pass what it yielded (a PENDING host call) up to the host, and resume it afterwards.
+--
+-- `fresh` is true for the first resume after a preemption. A host call preempted between polling its future and
+-- yielding PENDING yields a PENDING decided before the pause; the wake-up it was waiting for may have come and
+-- gone during the pause. So the first PENDING after a pause is not passed up: the coroutine is resumed once more,
+-- and the host call polls its future again before it waits.
+local function step(co, fresh, ok, ...)
+  if not ok then return FAIL, (...) end
+  if status(co) == "dead" then return ... end
+  if take_preempted() then
+    pause()
+    return step(co, true, slice_resume(co))
+  end
+  if fresh then
+    return step(co, false, slice_resume(co))
+  end
+  return step(co, false, slice_resume(co, yield(...)))
+end
+
+local function drive(f, ...)
+  local co = create(f)
+  return step(co, false, slice_resume(co, ...))
+end
+
+-- coroutine.create: the body runs under xpcall, so an error keeps its value through resume.
+local function co_create(f)
+  if type(f) ~= "function" then
+    error("bad argument #1 to 'create' (function expected, got " .. type(f) .. ")", 2)
+  end
+  return create(function(...) return finish(xpcall(f, keep, ...)) end)
+end
+
+-- After a resume of a user coroutine: its results, its error, its own yield, or (a preemption, a PENDING host
+-- call) something to pass up before resuming it again where it stopped.
+local function resumed(co, ok, ...)
+  if not ok then return false, (...) end
+  if status(co) == "dead" then
+    if (...) == FAIL then return false, (select(2, ...)) end
+    return true, ...
+  end
+  local pass_up = preempting() or (select("#", ...) == 1 and (...) == PENDING)
+  if pass_up and isyieldable() then
+    return resumed(co, slice_resume(co, yield(...)))
+  elseif pass_up then
+    take_preempted()
+    return resumed(co, slice_resume(co))
+  end
+  return true, ...
+end
+
+local function co_resume(co, ...)
+  return resumed(co, slice_resume(co, ...))
+end
+
+local function rethrow(ok, ...)
+  if ok then return ... end
+  error((...), 0)
+end
+
+local coroutine = {
+  create = co_create,
+  resume = co_resume,
+  wrap = function(f)
+    local co = co_create(f)
+    return function(...) return rethrow(co_resume(co, ...)) end
+  end,
+  yield = yield,
+  status = status,
+  running = native.running,
+  isyieldable = isyieldable,
+  close = native.close,
+}
+
+return resolve, call, invoke, drive, coroutine

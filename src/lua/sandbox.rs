@@ -1,0 +1,180 @@
+//! The base environment of a state: the globals every invocation sees, and what keeps one invocation from changing
+//! what the next one in the same state sees.
+//!
+//! Each invocation's globals table falls back (`__index`) to a base table that Lua code cannot reach: the
+//! fallback metatable is protected (`__metatable = false`), and `_G` is the invocation's own table. The base holds:
+//! - the safe base functions (`assert error ipairs next pairs pcall rawequal rawget rawlen rawset select tonumber
+//!   tostring type xpcall getmetatable _VERSION`), and `unpack` for Lua 5.1 code;
+//! - our `print`, `require`, `setmetatable` (which notes `__gc` metamethods, see [`super::state`]) and a
+//!   `collectgarbage` that offers `count`, `collect`, `step` and `isrunning`;
+//! - the libraries `string`, `coroutine` (ours, `prelude.lua`), and, loaded on first use, `table`, `math`, `utf8`
+//!   and `os` (`time`, `clock`, `date`, `difftime` only), each as a read-only proxy: writing to it raises, and a
+//!   `rawset` into it taints the state, which is then dropped instead of reused ([`tainted`]).
+//!
+//! Not present: `io`, `debug`, `load`, `loadstring`, `dofile`, `loadfile`, `package`. The string metatable is
+//! protected, so `getmetatable("")` gives nothing to change.
+
+use std::cell::RefCell;
+
+use mlua::{Lua, MultiValue, StdLib, Table, Value as LuaValue};
+
+use super::invocation::current;
+use super::patterns;
+
+/// Base functions copied from the state's own globals.
+const SAFE_GLOBALS: &[&str] = &[
+    "assert",
+    "error",
+    "ipairs",
+    "next",
+    "pairs",
+    "pcall",
+    "rawequal",
+    "rawget",
+    "rawlen",
+    "rawset",
+    "select",
+    "tonumber",
+    "tostring",
+    "type",
+    "xpcall",
+    "getmetatable",
+    "_VERSION",
+];
+
+/// The proxies of a state, checked when an invocation ends.
+struct Proxies(RefCell<Vec<Table>>);
+
+/// Builds the base of `lua` with our `coroutine` table; returns the metatable of invocation environments.
+pub(super) fn build(lua: &Lua, coroutine: Table) -> mlua::Result<Table> {
+    lua.set_app_data(Proxies(RefCell::new(Vec::new())));
+    let globals = lua.globals();
+    let base = lua.create_table()?;
+    for name in SAFE_GLOBALS {
+        base.raw_set(*name, globals.raw_get::<LuaValue>(*name)?)?;
+    }
+    let native_setmetatable: mlua::Function = globals.raw_get("setmetatable")?;
+    base.raw_set("setmetatable", setmetatable(lua, native_setmetatable)?)?;
+    base.raw_set("collectgarbage", lua.create_function(collectgarbage)?)?;
+    base.raw_set("print", lua.create_function(super::engine::print)?)?;
+    base.raw_set(
+        "require",
+        lua.create_function(|lua, name: String| {
+            let ctx = current()?;
+            ctx.engine.require(lua, &ctx, &name)
+        })?,
+    )?;
+    let string: Table = globals.raw_get("string")?;
+    patterns::install(lua, &string)?;
+    lua.load("getmetatable('').__metatable = false").set_name("=wippy sandbox").exec()?;
+    base.raw_set("string", proxy(lua, "string", string)?)?;
+    base.raw_set("coroutine", proxy(lua, "coroutine", coroutine)?)?;
+    let lazy = lua.create_table()?;
+    lazy.raw_set("__index", lua.create_function(load_library)?)?;
+    base.set_metatable(Some(lazy))?;
+    let env_meta = lua.create_table()?;
+    env_meta.raw_set("__index", base)?;
+    env_meta.raw_set("__metatable", false)?;
+    Ok(env_meta)
+}
+
+/// A read-only view of `real`: reads and `pairs` see it, writes raise.
+pub(super) fn proxy(lua: &Lua, name: &'static str, real: Table) -> mlua::Result<Table> {
+    let p = lua.create_table()?;
+    let meta = lua.create_table()?;
+    meta.raw_set("__index", real.clone())?;
+    meta.raw_set(
+        "__newindex",
+        lua.create_function(move |_, (_, key): (LuaValue, LuaValue)| -> mlua::Result<()> {
+            Err(mlua::Error::runtime(format!(
+                "attempt to change `{name}.{}`: library tables are read-only",
+                key.to_string().unwrap_or_default()
+            )))
+        })?,
+    )?;
+    let next: mlua::Function = lua.globals().raw_get("next")?;
+    meta.raw_set(
+        "__pairs",
+        lua.create_function(move |_, _: LuaValue| Ok((next.clone(), real.clone(), LuaValue::Nil)))?,
+    )?;
+    meta.raw_set("__metatable", false)?;
+    p.set_metatable(Some(meta))?;
+    if let Some(proxies) = lua.app_data_ref::<Proxies>() {
+        proxies.0.borrow_mut().push(p.clone());
+    }
+    Ok(p)
+}
+
+/// The base's `__index`: loads a standard library on its first use and caches its proxy in the base.
+fn load_library(lua: &Lua, (base, key): (Table, LuaValue)) -> mlua::Result<LuaValue> {
+    let LuaValue::String(key) = key else { return Ok(LuaValue::Nil) };
+    let name = key.to_str()?.to_owned();
+    let (lib, real): (&'static str, Table) = match name.as_str() {
+        "table" | "unpack" => ("table", std_lib(lua, StdLib::TABLE, "table")?),
+        "math" => ("math", std_lib(lua, StdLib::MATH, "math")?),
+        "utf8" => ("utf8", std_lib(lua, StdLib::UTF8, "utf8")?),
+        "os" => {
+            let os = std_lib(lua, StdLib::OS, "os")?;
+            let safe = lua.create_table()?;
+            for f in ["time", "clock", "date", "difftime"] {
+                safe.raw_set(f, os.raw_get::<LuaValue>(f)?)?;
+            }
+            ("os", safe)
+        }
+        _ => return Ok(LuaValue::Nil),
+    };
+    if name == "unpack" {
+        let unpack: LuaValue = real.raw_get("unpack")?;
+        base.raw_set("unpack", unpack.clone())?;
+        return Ok(unpack);
+    }
+    let p = proxy(lua, lib, real)?;
+    base.raw_set(lib, p.clone())?;
+    Ok(LuaValue::Table(p))
+}
+
+fn std_lib(lua: &Lua, lib: StdLib, name: &str) -> mlua::Result<Table> {
+    let globals = lua.globals();
+    if let LuaValue::Table(t) = globals.raw_get::<LuaValue>(name)? {
+        return Ok(t);
+    }
+    lua.load_std_libs(lib)?;
+    globals.raw_get(name)
+}
+
+/// `setmetatable`, noting `__gc` metamethods so that finalizers run before the state serves another invocation.
+fn setmetatable(lua: &Lua, native: mlua::Function) -> mlua::Result<mlua::Function> {
+    lua.create_function(move |_, args: MultiValue| {
+        if let Some(LuaValue::Table(meta)) = args.get(1) {
+            if !meta.raw_get::<LuaValue>("__gc")?.is_nil() {
+                if let Ok(ctx) = current() {
+                    ctx.note_finalizer();
+                }
+            }
+        }
+        native.call::<LuaValue>(args)
+    })
+}
+
+/// `collectgarbage(opt)`: only what affects nobody but the caller's own state.
+fn collectgarbage(lua: &Lua, (opt, _arg): (Option<String>, LuaValue)) -> mlua::Result<LuaValue> {
+    match opt.as_deref().unwrap_or("collect") {
+        "collect" => {
+            lua.gc_collect()?;
+            Ok(LuaValue::Integer(0))
+        }
+        "step" => Ok(LuaValue::Boolean(lua.gc_step()?)),
+        "count" => Ok(LuaValue::Number(lua.used_memory() as f64 / 1024.0)),
+        "isrunning" => Ok(LuaValue::Boolean(true)),
+        other => Err(mlua::Error::runtime(format!(
+            "collectgarbage(\"{other}\") is not available: only \"count\", \"collect\", \"step\" and \"isrunning\" are"
+        ))),
+    }
+}
+
+/// Whether an invocation wrote into a library proxy with `rawset`.
+pub(super) fn tainted(lua: &Lua) -> bool {
+    let Some(proxies) = lua.app_data_ref::<Proxies>() else { return false };
+    let list = proxies.0.borrow();
+    list.iter().any(|p| p.clone().pairs::<LuaValue, LuaValue>().next().is_some())
+}

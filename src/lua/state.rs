@@ -1,0 +1,213 @@
+//! One Lua state: the heap of one invocation at a time.
+//!
+//! Every function call and every process runs in a state of its own, so what one invocation does to its heap
+//! (globals, the libraries it can reach, the garbage collector, finalizers, coroutines, memory) cannot reach
+//! another, and different invocations run in parallel on different threads. States are reused: a finished
+//! invocation's state goes back to its entry's pool ([`StatePool`]) and the next invocation of that entry takes it,
+//! so the cost of a call is a fresh environment table, not a new state.
+//!
+//! What makes reuse safe ([`LuaState::release`]):
+//! - the base environment is not reachable from Lua: globals fall back to it through a metatable protected with
+//!   `__metatable`, and the libraries are read-only proxies; a proxy written with `rawset` marks the state tainted
+//!   and it is dropped instead of reused;
+//! - the resources an invocation started (timers, tickers, async calls) are stopped when it ends;
+//! - if it set a `__gc` metamethod, a full collection runs before the state is released, still under that
+//!   invocation's context, so no finalizer ever runs inside another invocation;
+//! - `collectgarbage` offers only `count`, `collect`, `step` and `isrunning`;
+//! - a state that grew far beyond its size after setup is dropped.
+//!
+//! Memory: each invocation may use `limits.max_memory` (default [`DEFAULT_MAX_MEMORY`]) above what its state held
+//! when it started; past it, an allocation fails (after an emergency collection) with Lua's "not enough memory",
+//! which ends the invocation with a limit error.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use mlua::{ChunkMode, Function, LightUserData, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, Value as LuaValue};
+
+use super::engine::LuaCode;
+use super::invocation::LuaCtx;
+use super::sandbox;
+use crate::id::EntryId;
+
+/// The memory a Lua invocation may use when its entry sets no `limits.max_memory`: 64 MiB.
+pub(crate) const DEFAULT_MAX_MEMORY: u64 = 64 << 20;
+
+/// How many idle states an entry keeps for its next invocations.
+pub(crate) const POOL_SIZE: usize = 16;
+
+/// A released state that holds more than this many times its size after setup (plus a margin) is dropped.
+const GROWTH_LIMIT: usize = 8;
+
+/// The sentinel a trampoline returns first when the call failed; its address is its identity.
+static FAIL_MARK: u8 = 0;
+
+fn fail() -> LightUserData {
+    LightUserData(std::ptr::addr_of!(FAIL_MARK) as *mut std::ffi::c_void)
+}
+
+/// Whether a value is the failure sentinel of the trampolines.
+pub(crate) fn is_fail(v: &LuaValue) -> bool {
+    matches!(v, LuaValue::LightUserData(p) if *p == fail())
+}
+
+/// A Lua state with its sandboxed base environment and the trampolines of `prelude.lua`.
+pub(crate) struct LuaState {
+    lua: Lua,
+    env_meta: Table,
+    /// Resolves an entry's method: `(chunk, env, name, chunkname) -> f | FAIL, why`.
+    resolve: Function,
+    /// Calls a method: `(f, ...) -> results | FAIL, raised`.
+    call: Function,
+    /// Both: `(chunk, env, name, chunkname, ...) -> results | FAIL, raised`.
+    invoke: Function,
+    /// The driver: `(f, ...)` runs `f(...)` in a coroutine of its own (see `prelude.lua`).
+    drive: Function,
+    /// The loaded chunks of the entries that ran here.
+    chunks: HashMap<EntryId, Function>,
+    /// Memory in use right after setup.
+    baseline: usize,
+}
+
+impl LuaState {
+    /// A fresh state: only the string library is opened eagerly (string methods need it); the others load on
+    /// first use.
+    pub(crate) fn new() -> mlua::Result<LuaState> {
+        let lua = Lua::new_with(StdLib::STRING, LuaOptions::default())?;
+        let native_coroutine = {
+            lua.load_std_libs(StdLib::COROUTINE)?;
+            let t: Table = lua.globals().get("coroutine")?;
+            t
+        };
+        let (resume, take, peek, pause, probe) = super::preempt::functions(&lua)?;
+        let prelude = lua.load(include_str!("prelude.lua")).set_name("=wippy prelude").into_function()?;
+        let (resolve, call, invoke, drive, coroutine): (Function, Function, Function, Function, Table) =
+            prelude.call((fail(), native_coroutine, resume, take, peek, pause, probe))?;
+        let env_meta = sandbox::build(&lua, coroutine)?;
+        lua.set_app_data(super::engine::EnvMeta(env_meta.clone()));
+        let baseline = lua.used_memory();
+        Ok(LuaState { lua, env_meta, resolve, call, invoke, drive, chunks: HashMap::new(), baseline })
+    }
+
+    /// The Lua state.
+    pub(crate) fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    /// A fresh environment for one invocation: globals fall back to the sandboxed base; `_G` is the environment.
+    pub(crate) fn new_env(&self) -> mlua::Result<Table> {
+        let env = self.lua.create_table()?;
+        env.set_metatable(Some(self.env_meta.clone()))?;
+        env.raw_set("_G", env.clone())?;
+        Ok(env)
+    }
+
+    /// The entry's compiled chunk loaded in this state (once), bound to `env`.
+    pub(crate) fn chunk(&mut self, code: &LuaCode, env: &Table) -> mlua::Result<Function> {
+        let f = match self.chunks.get(&code.id) {
+            Some(f) => f.clone(),
+            None => {
+                let f = self
+                    .lua
+                    .load(&code.bytecode[..])
+                    .set_name(format!("@{}", code.chunk_name))
+                    .set_mode(ChunkMode::Binary)
+                    .into_function()?;
+                self.chunks.insert(code.id.clone(), f.clone());
+                f
+            }
+        };
+        f.set_environment(env.clone())?;
+        Ok(f)
+    }
+
+    /// Sets the memory an invocation may use above what the state holds now.
+    pub(crate) fn limit_memory(&self, max: u64) -> mlua::Result<()> {
+        let limit = self.lua.used_memory().saturating_add(usize::try_from(max).unwrap_or(usize::MAX));
+        self.lua.set_memory_limit(limit)?;
+        Ok(())
+    }
+
+    /// A driver coroutine and its first arguments, for one of the trampolines.
+    fn driver(&self, trampoline: &Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        args.push_front(LuaValue::Function(trampoline.clone()));
+        Ok((self.lua.create_thread(self.drive.clone())?, args))
+    }
+
+    /// A driver that resolves `code`'s method: `args` from [`LuaState::head`].
+    pub(crate) fn resolver(&self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(&self.resolve, args)
+    }
+
+    /// A driver that calls a resolved method: `args` are the method and its arguments.
+    pub(crate) fn caller(&self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(&self.call, args)
+    }
+
+    /// A driver that runs a whole function call: `args` from [`LuaState::head`] and the call's arguments.
+    pub(crate) fn invoker(&self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(&self.invoke, args)
+    }
+
+    /// The first arguments of a resolver or invoker: chunk, environment, method name, chunk name.
+    pub(crate) fn head(&self, chunk: Function, env: Table, code: &LuaCode) -> mlua::Result<MultiValue> {
+        let name = code.method.as_deref().unwrap_or("main");
+        Ok(MultiValue::from_vec(vec![
+            LuaValue::Function(chunk),
+            LuaValue::Table(env),
+            LuaValue::String(self.lua.create_string(name)?),
+            LuaValue::String(self.lua.create_string(&code.chunk_name)?),
+        ]))
+    }
+
+    /// Ends an invocation: stops what it started, runs its finalizers under its own context, and says whether
+    /// the state may serve another invocation.
+    pub(crate) fn release(&mut self, ctx: &Arc<LuaCtx>) -> bool {
+        ctx.stop_resources();
+        let _ = self.lua.set_memory_limit(0);
+        if ctx.has_finalizers() {
+            let _ = super::invocation::with_current(ctx, || {
+                let _ = self.lua.gc_collect();
+                self.lua.gc_collect()
+            });
+        }
+        // Drop the environments the cached chunks still point at.
+        if let Ok(empty) = self.lua.create_table() {
+            for f in self.chunks.values() {
+                let _ = f.set_environment(empty.clone());
+            }
+        }
+        if sandbox::tainted(&self.lua) {
+            return false;
+        }
+        if self.lua.used_memory() > self.baseline * GROWTH_LIMIT + (1 << 20) {
+            let _ = self.lua.gc_collect();
+            return self.lua.used_memory() <= self.baseline * GROWTH_LIMIT + (1 << 20);
+        }
+        true
+    }
+}
+
+/// Idle states of one entry.
+#[derive(Default)]
+pub(crate) struct StatePool {
+    idle: Mutex<Vec<LuaState>>,
+}
+
+impl StatePool {
+    /// An idle state, or a new one.
+    pub(crate) fn take(&self) -> mlua::Result<LuaState> {
+        match self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            Some(s) => Ok(s),
+            None => LuaState::new(),
+        }
+    }
+
+    /// Keeps a released state for the next invocation, unless the pool is full.
+    pub(crate) fn give_back(&self, state: LuaState) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < POOL_SIZE {
+            idle.push(state);
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! Lua orchestration: `funcs.call` from Lua to a WASM function against a Rust `Host::call` of the same function,
-//! the cost of entering Lua, and a Lua process's spawn -> EXIT against a WASM process's, all in one run.
+//! the cost of entering Lua, and a Lua process's spawn -> EXIT against a WASM process's, all in one run. Then the
+//! runtime's own costs: a CPU-bound Lua loop under preemption against the same loop in a bare Lua state, and the
+//! same loops run concurrently on one worker thread against two.
 //!
 //! Run: `cargo bench --bench lua`. Results go to BENCHMARKS.md.
 
@@ -90,5 +92,58 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Iterations of `bench:spin` per call: about 10 ms of Lua, five preemption slices.
+const SPIN: i64 = 1_000_000;
+
+/// The loop of `bench:spin`, in a bare Lua state (no preemption, no sandbox, no host).
+const SPIN_SOURCE: &str = "local n = ...; local x = 0; for i = 1, n do x = (x + i * 7) % 1000003 end; return x";
+
+/// Runs `calls` calls of `bench:spin`, `concurrent` at a time, and returns the time they took.
+fn spin_calls(rt: &tokio::runtime::Runtime, host: &Host, calls: u64, concurrent: u64) -> Duration {
+    let host = host.clone();
+    on_runtime(rt, async move {
+        let start = Instant::now();
+        let mut done = 0;
+        while done < calls {
+            let n = concurrent.min(calls - done);
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    let host = host.clone();
+                    tokio::spawn(async move { host.call("bench:spin", vec![Value::Int(SPIN)]).await })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task").expect("bench:spin");
+            }
+            done += n;
+        }
+        start.elapsed()
+    })
+}
+
+fn runtime_costs(c: &mut Criterion) {
+    let project = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/project");
+    let host = HostBuilder::new(project).instance_slots(64).code_cache(None).build().expect("bench project loads");
+    let two = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
+    let one = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("tokio");
+
+    let mut g = c.benchmark_group("lua/cpu-bound-loop");
+    g.sample_size(20);
+    g.bench_function("bare-mlua", |b| {
+        let lua = mlua::Lua::new();
+        let f = lua.load(SPIN_SOURCE).into_function().expect("loop compiles");
+        b.iter(|| f.call::<i64>(SPIN).expect("loop runs"))
+    });
+    g.bench_function("wippy-preempted", |b| b.iter_custom(|iters| spin_calls(&one, &host, iters, 1)));
+    g.finish();
+
+    // Eight loops at a time: throughput on one worker thread against two.
+    let mut g = c.benchmark_group("lua/cpu-bound-8-concurrent");
+    g.sample_size(10);
+    g.bench_function("1-worker", |b| b.iter_custom(|iters| spin_calls(&one, &host, iters * 8, 8)));
+    g.bench_function("2-workers", |b| b.iter_custom(|iters| spin_calls(&two, &host, iters * 8, 8)));
+    g.finish();
+}
+
+criterion_group!(benches, bench, runtime_costs);
 criterion_main!(benches);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use wippy::Value;
 
-use super::{load, print_value, runtime, Failure, Global};
+use super::{block_on, load, print_value, Failure, Global};
 
 /// Arguments of `wippy call`.
 #[derive(clap::Args)]
@@ -21,7 +21,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
     let host = load(global)?;
     let values: Vec<Value> = args.args.iter().map(|a| Value::from_arg(a)).collect();
-    let result = runtime()?.block_on(host.call(&args.entry, values)).map_err(|e| Failure::of(&e))?;
+    let result = block_on(host.call(&args.entry, values))?.map_err(|e| Failure::of(&e))?;
     print_value(&result)?;
     Ok(ExitCode::SUCCESS)
 }

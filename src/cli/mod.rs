@@ -139,12 +139,19 @@ fn load(global: &Global) -> Result<Host, Failure> {
     HostBuilder::new(&global.project).instance_slots(slots).build().map_err(|e| report_load_error(&e))
 }
 
-/// The async runtime commands run on.
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
+/// How long a command waits, once its work is done, for the runtime's tasks to wind down before it exits anyway.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs a command's work on a fresh async runtime. Whatever is still running when the work is done (a process the
+/// command left behind) gets [`SHUTDOWN_GRACE`] to wind down: nothing left over can keep the command from exiting.
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> Result<T, Failure> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::host(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Failure::host(format!("cannot start the async runtime: {e}")))?;
+    let out = rt.block_on(work);
+    rt.shutdown_timeout(SHUTDOWN_GRACE);
+    Ok(out)
 }
 
 /// Writes a line to stdout; a failure to write is the host's (exit 2).

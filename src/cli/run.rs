@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use wippy::{Command, Event, Host, Value};
 
-use super::{load, out, print_value, runtime, Failure, Global};
+use super::{block_on, load, out, print_value, Failure, Global};
 
 /// Arguments of `wippy run`.
 #[derive(clap::Args)]
@@ -43,7 +43,7 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
         }
     };
     let terminal = host.terminal_host().map_err(|e| Failure::of(&e))?;
-    let value = runtime()?.block_on(run_process(&host, &entry, terminal.as_str(), &words))?;
+    let value = block_on(run_process(&host, &entry, terminal.as_str(), &words))??;
     if !value.is_nil() {
         print_value(&value)?;
     }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use wippy::{EventKind, ExitKind, Host, HostBuilder, SupervisorEvent};
 
-use super::{runtime, Failure, Global};
+use super::{block_on, Failure, Global};
 
 /// Arguments of `wippy start` (none yet).
 #[derive(clap::Args)]
@@ -16,7 +16,7 @@ pub(crate) struct Args {}
 pub(crate) fn run(_args: Args, global: &Global) -> Result<ExitCode, Failure> {
     // A long-running deployment gets the full instance pool its process hosts ask for.
     let host = HostBuilder::new(&global.project).build().map_err(|e| super::report_load_error(&e))?;
-    runtime()?.block_on(serve(&host))
+    block_on(serve(&host))?
 }
 
 /// One line for a supervision event.

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::{load, out, runtime, Failure, Global};
+use super::{block_on, load, out, Failure, Global};
 
 /// Arguments of `wippy test`.
 #[derive(clap::Args)]
@@ -28,7 +28,7 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
         out("0 passed, 0 failed")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let outcomes = runtime()?.block_on(host.run_tests(&ids, timeout));
+    let outcomes = block_on(host.run_tests(&ids, timeout))?;
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     for o in &outcomes {
         let ms = o.elapsed.as_millis();

@@ -73,8 +73,26 @@ pub(crate) fn error_text(e: &mlua::Error) -> String {
     text.split("\nstack traceback:").next().unwrap_or(&text).trim().to_owned()
 }
 
-fn lua_error(id: &EntryId, e: &mlua::Error) -> CallError {
-    CallError::Lua { entry: id.clone(), message: error_text(e) }
+/// An error out of Lua as a call error: past the memory limit, the limit; anything else, its text.
+fn lua_error(code: &LuaCode, e: &mlua::Error) -> CallError {
+    if out_of_memory(e) {
+        return CallError::Limit {
+            entry: code.id.clone(),
+            limit: LimitExceeded::LuaMemory { limit: code.limits.max_memory },
+        };
+    }
+    CallError::Lua { entry: code.id.clone(), message: error_text(e) }
+}
+
+/// Whether `e` is Lua running out of memory, however it got wrapped on the way out.
+fn out_of_memory(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::MemoryError(_) => true,
+        mlua::Error::CallbackError { cause, .. } => out_of_memory(cause),
+        mlua::Error::WithContext { cause, .. } => out_of_memory(cause),
+        mlua::Error::RuntimeError(m) => m == "not enough memory",
+        _ => false,
+    }
 }
 
 impl LuaEngine {
@@ -133,7 +151,7 @@ impl LuaEngine {
         let ctx = self.context(code.clone(), env);
         let mut lease = Lease::take(code, &ctx)?;
         let run = lease.run_call(&ctx, args);
-        let out = with_deadline(&ctx, run).await;
+        let out = bounded(code, ctx.deadline(), run).await;
         drop(lease);
         out
     }
@@ -176,25 +194,23 @@ impl LuaEngine {
                 LUA_MODULES.join(", ")
             )));
         };
-        let env = lua.create_table()?;
-        let library = lua
-            .load(&lib.bytecode[..])
-            .set_name(format!("@{}", lib.chunk_name))
-            .set_mode(mlua::ChunkMode::Binary)
-            .into_function()?;
-        let v = run_library(lua, library, env)?;
+        let v = run_library(lua, lib)?;
         ctx.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), v.clone());
         Ok(v)
     }
 }
 
-/// Runs a library chunk in an environment of its own that falls back to the same base as the importer's.
-fn run_library(lua: &Lua, chunk: Function, env: Table) -> mlua::Result<LuaValue> {
+/// Runs a library's chunk in an environment of its own that falls back to the same base as the importer's.
+fn run_library(lua: &Lua, lib: &LuaCode) -> mlua::Result<LuaValue> {
+    let env = lua.create_table()?;
     let meta = lua.app_data_ref::<EnvMeta>().map(|m| m.0.clone());
     env.set_metatable(meta)?;
     env.raw_set("_G", env.clone())?;
-    chunk.set_environment(env)?;
-    chunk.call(())
+    lua.load(&lib.bytecode[..])
+        .set_name(format!("@{}", lib.chunk_name))
+        .set_mode(mlua::ChunkMode::Binary)
+        .set_environment(env)
+        .call(())
 }
 
 /// The metatable of the environments of a state, for libraries loaded in it.
@@ -223,18 +239,23 @@ fn compile(lua: &Lua, l: &LuaEntry) -> mlua::Result<Vec<u8>> {
     Ok(f.dump(false))
 }
 
-/// Runs `fut` under the invocation's deadline, if it has one.
-async fn with_deadline<F: std::future::Future<Output = Result<Value, CallError>>>(
-    ctx: &LuaCtx,
+/// Runs `fut` until `deadline`, if there is one. Past it the result is the `max_execution_ms` limit, also when the
+/// invocation stopped itself first (a C function such as the pattern matcher raises when it sees the deadline).
+async fn bounded<F: std::future::Future<Output = Result<Value, CallError>>>(
+    code: &LuaCode,
+    deadline: Option<Instant>,
     fut: F,
 ) -> Result<Value, CallError> {
-    let Some(deadline) = ctx.deadline() else { return fut.await };
+    let Some(deadline) = deadline else { return fut.await };
+    let budget = deadline.saturating_duration_since(Instant::now());
+    let exceeded = || {
+        let ms = code.limits.max_execution.unwrap_or(budget).as_millis() as u64;
+        Err(CallError::Limit { entry: code.id.clone(), limit: LimitExceeded::Time { ms } })
+    };
     match tokio::time::timeout_at(deadline.into(), fut).await {
+        Ok(Err(_)) if Instant::now() >= deadline => exceeded(),
         Ok(r) => r,
-        Err(_) => {
-            let ms = ctx.code.limits.max_execution.map_or(0, |d| d.as_millis() as u64);
-            Err(CallError::Limit { entry: ctx.code.id.clone(), limit: LimitExceeded::Time { ms } })
-        }
+        Err(_) => exceeded(),
     }
 }
 
@@ -258,7 +279,7 @@ impl Lease {
         self.state.as_mut().ok_or_else(|| mlua::Error::runtime("the Lua state was released"))
     }
 
-    /// A fresh environment with the entry's chunk bound to it, and the memory limit set.
+    /// A fresh environment and the entry's chunk, and the memory limit set.
     fn prepare(&mut self) -> mlua::Result<(Table, Function)> {
         let code = self.code.clone();
         let state = self.state()?;
@@ -266,14 +287,14 @@ impl Lease {
         if code.role == LuaRole::Process {
             env.raw_set("process", modules::get(state.lua(), "process")?)?;
         }
-        let chunk = state.chunk(&code, &env)?;
+        let chunk = state.chunk(&code)?;
         state.limit_memory(code.limits.max_memory)?;
         Ok((env, chunk))
     }
 
     /// Runs a whole function call.
     async fn run_call(&mut self, ctx: &Arc<LuaCtx>, args: Vec<Value>) -> Result<Value, CallError> {
-        let (id, code) = (self.code.id.clone(), self.code.clone());
+        let code = self.code.clone();
         let (thread, head) = (|| {
             let (env, chunk) = self.prepare()?;
             let state = self.state()?;
@@ -283,7 +304,7 @@ impl Lease {
             }
             state.invoker(head)
         })()
-        .map_err(|e| lua_error(&id, &e))?;
+        .map_err(|e| lua_error(&self.code, &e))?;
         let values = drive(ctx, thread, head).await;
         let r = results(&self.code, values);
         ctx.finish();
@@ -298,8 +319,8 @@ impl Lease {
             let state = self.state()?;
             state.resolver(state.head(chunk, env, &code)?)
         })()
-        .map_err(|e| lua_error(&id, &e))?;
-        let values = drive(ctx, thread, head).await.map_err(|e| lua_error(&id, &e))?;
+        .map_err(|e| lua_error(&self.code, &e))?;
+        let values = drive(ctx, thread, head).await.map_err(|e| lua_error(&self.code, &e))?;
         let mut it = values.into_iter();
         match it.next() {
             Some(LuaValue::Function(f)) => Ok(f),
@@ -310,7 +331,6 @@ impl Lease {
 
     /// Step of a process: calls its resolved method.
     pub(crate) async fn run_method(&mut self, method: Function, args: Vec<Value>) -> Result<Value, CallError> {
-        let id = self.code.id.clone();
         let ctx = self.ctx.clone();
         let (thread, head) = (|| {
             let state = self.state()?;
@@ -320,14 +340,11 @@ impl Lease {
             }
             state.caller(head)
         })()
-        .map_err(|e| lua_error(&id, &e))?;
+        .map_err(|e| lua_error(&self.code, &e))?;
+        let deadline = self.code.limits.max_execution.map(|max| Instant::now() + max);
+        ctx.set_step_deadline(deadline);
         let run = async { results(&self.code, drive(&ctx, thread, head).await) };
-        match self.code.limits.max_execution {
-            Some(max) => tokio::time::timeout(max, run).await.unwrap_or_else(|_| {
-                Err(CallError::Limit { entry: id, limit: LimitExceeded::Time { ms: max.as_millis() as u64 } })
-            }),
-            None => run.await,
-        }
+        bounded(&self.code, deadline, run).await
     }
 }
 
@@ -353,20 +370,8 @@ async fn drive(ctx: &Arc<LuaCtx>, thread: Thread, args: MultiValue) -> mlua::Res
 fn raised(code: &LuaCode, v: LuaValue) -> CallError {
     let entry = code.id.clone();
     match v {
-        LuaValue::String(s) => {
-            let message = s.to_string_lossy();
-            if message == "not enough memory" {
-                return CallError::Limit { entry, limit: LimitExceeded::LuaMemory { limit: code.limits.max_memory } };
-            }
-            CallError::Lua { entry, message }
-        }
-        LuaValue::Error(e) => {
-            let message = error_text(&e);
-            if matches!(*e, mlua::Error::MemoryError(_)) {
-                return CallError::Limit { entry, limit: LimitExceeded::LuaMemory { limit: code.limits.max_memory } };
-            }
-            CallError::Lua { entry, message }
-        }
+        LuaValue::String(s) => lua_error(code, &mlua::Error::RuntimeError(s.to_string_lossy())),
+        LuaValue::Error(e) => lua_error(code, &e),
         other => match conv::from_lua(&other, "error") {
             Ok(value) => CallError::Raised { entry, value },
             Err(_) => CallError::Lua { entry, message: other.to_string().unwrap_or_else(|_| other.type_name().into()) },
@@ -377,7 +382,7 @@ fn raised(code: &LuaCode, v: LuaValue) -> CallError {
 /// The first result as the value; `nil, err` as the error; a failure as [`raised`].
 fn results(code: &LuaCode, r: mlua::Result<MultiValue>) -> Result<Value, CallError> {
     let id = &code.id;
-    let values = r.map_err(|e| lua_error(id, &e))?;
+    let values = r.map_err(|e| lua_error(code, &e))?;
     let mut it = values.into_iter();
     let first = it.next().unwrap_or(LuaValue::Nil);
     let second = it.next().unwrap_or(LuaValue::Nil);

@@ -38,6 +38,8 @@ pub(crate) struct LuaCtx {
     pub(super) loaded: Mutex<HashMap<String, LuaValue>>,
     resources: Mutex<Vec<AbortHandle>>,
     finalizers: AtomicBool,
+    /// The deadline of the current step of a process with `max_execution_ms`.
+    step: Mutex<Option<Instant>>,
 }
 
 impl LuaCtx {
@@ -51,6 +53,7 @@ impl LuaCtx {
             loaded: Mutex::new(HashMap::new()),
             resources: Mutex::new(Vec::new()),
             finalizers: AtomicBool::new(false),
+            step: Mutex::new(None),
         }
     }
 
@@ -95,7 +98,21 @@ impl LuaCtx {
 
     /// When this invocation must end, if ever.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.env.deadline
+        let step = *self.step.lock().unwrap_or_else(|p| p.into_inner());
+        match (self.env.deadline, step) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Starts a step of a process that must end by `deadline`.
+    pub(super) fn set_step_deadline(&self, deadline: Option<Instant>) {
+        *self.step.lock().unwrap_or_else(|p| p.into_inner()) = deadline;
+    }
+
+    /// The call environment for a call this invocation makes: one level deeper is added by the callee.
+    pub(crate) fn call_env(&self) -> CallEnv {
+        CallEnv { deadline: self.deadline(), ..self.env.clone() }
     }
 
     /// Why the invocation must stop now, if it must: its owning process was terminated, or its deadline passed.
@@ -105,7 +122,7 @@ impl LuaCtx {
                 return Some(crate::process::describe(&reason));
             }
         }
-        match self.env.deadline {
+        match self.deadline() {
             Some(d) if Instant::now() >= d => Some(format!("`{}`: its deadline passed", self.code.id)),
             _ => None,
         }

@@ -6,15 +6,21 @@
 //! 1. every poll of a Lua invocation records, in its OS thread's [`Slot`], the tick its slice started and which
 //!    coroutine runs ([`Slice`]);
 //! 2. a ticker thread (one per OS process, started with the first Lua engine, parked when no Lua runs for a while)
-//!    advances the tick every [`TICK`] and sends `SIGURG` to every thread whose slice is older than [`SLICE_TICKS`];
+//!    advances the tick every [`TICK`] and sends `SIGURG` to every thread whose slice is older than [`SLICE_TICKS`],
+//!    and again every [`SLICE_TICKS`] while that slice lasts (a signal that lands while the thread runs Rust code or
+//!    the driver finds no coroutine to hook, and must not be the last one);
 //! 3. the signal handler, on that thread, calls `lua_sethook` on the running coroutine: the one thing Lua allows in
 //!    a signal handler (the standalone `lua` interpreter stops a script on Ctrl-C the same way);
 //! 4. at its next instruction the coroutine runs [`preempt_hook`], which removes itself and yields (`lua_yield` from
 //!    a count hook), setting a flag that tells this yield apart from a `coroutine.yield()`;
 //! 5. the coroutine was resumed by [`slice_resume`] (Lua's own resume, which keeps a preempted coroutine's stack
-//!    exactly as it was; mlua's resume does not, and must never see it). Whoever resumed it (the invocation's
-//!    driver, or our `coroutine.resume` for a user coroutine, both in `prelude.lua`) passes the preemption up, and
-//!    the driver gives the thread to the scheduler ([`pause`]) before resuming it where it stopped.
+//!    exactly as it was; mlua's resume does not, and must never see it). It reads and clears the flag the moment
+//!    Lua's resume returns, before any other Lua code runs, and reports the preemption in its own results (`nil`
+//!    instead of `true`/`false`): the flag is never left for later code to misread, when another preemption may
+//!    have come in between. Whoever resumed the coroutine (the invocation's driver, or our `coroutine.resume` for a
+//!    user coroutine, both in `prelude.lua`) passes the preemption up (a user coroutine's resumer by yielding with
+//!    [`preempt_yield`], itself a preemption), and the driver gives the thread to the scheduler ([`pause`]) before
+//!    resuming it where it stopped.
 //!
 //! Where Lua cannot yield (inside a `table.sort` comparator, a `string.gsub` callback, a metamethod called from C),
 //! the hook instead checks whether the invocation was terminated or is past its deadline and raises an error if
@@ -60,8 +66,10 @@ struct Slot {
     thread: libc::pthread_t,
     /// The tick the current slice started at; 0 when the thread runs no Lua.
     started: AtomicU64,
-    /// Whether the current slice was signalled already.
-    signalled: AtomicBool,
+    /// The tick the current slice was last signalled at; 0 when it was not. A signal can miss (it lands while the
+    /// thread runs Rust code or the driver, where there is no coroutine to hook), so a slice that goes on is
+    /// signalled again every [`SLICE_TICKS`].
+    signalled: AtomicU64,
 }
 
 /// Every registered thread, and the ticker's handle.
@@ -89,7 +97,7 @@ impl SlotGuard {
         let slot = Arc::new(Slot {
             thread: unsafe { libc::pthread_self() },
             started: AtomicU64::new(0),
-            signalled: AtomicBool::new(false),
+            signalled: AtomicU64::new(0),
         });
         lock(&ticker().slots).push(slot.clone());
         SlotGuard(slot)
@@ -179,7 +187,9 @@ fn run_ticker() {
                 continue;
             }
             running = true;
-            if now.saturating_sub(started) >= SLICE_TICKS && !slot.signalled.swap(true, Ordering::AcqRel) {
+            let last = slot.signalled.load(Ordering::Acquire).max(started);
+            if now.saturating_sub(last) >= SLICE_TICKS {
+                slot.signalled.store(now, Ordering::Release);
                 // SAFETY: the slot's thread is alive: it removes its slot (under this lock) before it ends.
                 unsafe { libc::pthread_kill(slot.thread, libc::SIGURG) };
             }
@@ -217,7 +227,7 @@ impl Slice {
         let outer = DEPTH.with(|d| d.replace(d.get() + 1)) == 0;
         if outer {
             SLOT.with(|s| {
-                s.0.signalled.store(false, Ordering::Release);
+                s.0.signalled.store(0, Ordering::Release);
                 s.0.started.store(NOW.load(Ordering::Acquire), Ordering::Release);
             });
             let t = ticker();
@@ -243,18 +253,17 @@ impl Drop for Slice {
     }
 }
 
-/// Whether the last yield on this thread was a preemption (and clears it).
-pub(crate) fn take_preempted() -> bool {
-    PREEMPTED.with(|p| p.replace(false))
-}
-
-/// Whether a preemption is being passed up (without clearing it).
-fn preempting() -> bool {
-    PREEMPTED.with(Cell::get)
+/// `preempt_yield()`: yields the calling coroutine as a preemption, so the `slice_resume` that resumed it returns
+/// `nil`. A user coroutine's resumer passes a preemption up with it.
+unsafe extern "C-unwind" fn preempt_yield(state: *mut ffi::lua_State) -> std::ffi::c_int {
+    PREEMPTED.with(|p| p.set(true));
+    // SAFETY: a C function called by Lua with a valid state; returning lua_yield is Lua's documented protocol for
+    // a C function that yields (the prelude calls this only where the coroutine is yieldable).
+    unsafe { ffi::lua_yield(state, 0) }
 }
 
 /// `slice_resume(co, ...)`: Lua's `coroutine.resume`, with `co` marked as the coroutine this thread runs, so the
-/// preemption signal targets it. Returns `true, values...` or `false, error`.
+/// preemption signal targets it. Returns `true, values...`, `false, error`, or `nil` when `co` was preempted.
 unsafe extern "C-unwind" fn slice_resume(state: *mut ffi::lua_State) -> std::ffi::c_int {
     // SAFETY (whole function): a C function called by Lua with a valid state; mirrors `luaB_coresume`.
     unsafe {
@@ -277,6 +286,12 @@ unsafe extern "C-unwind" fn slice_resume(state: *mut ffi::lua_State) -> std::ffi
         let status = ffi::lua_resume(co, state, narg, &mut nres);
         compiler_fence(Ordering::SeqCst);
         RUNNING.with(|r| r.set(previous));
+        let preempted = PREEMPTED.with(|p| p.replace(false));
+        if status == ffi::LUA_YIELD && preempted {
+            ffi::lua_pop(co, nres);
+            ffi::lua_pushnil(state);
+            return 1;
+        }
         if status == ffi::LUA_OK || status == ffi::LUA_YIELD {
             if ffi::lua_checkstack(state, nres + 1) == 0 {
                 ffi::lua_pop(co, nres);
@@ -295,15 +310,14 @@ unsafe extern "C-unwind" fn slice_resume(state: *mut ffi::lua_State) -> std::ffi
     }
 }
 
-/// The functions `prelude.lua` needs from here: `slice_resume`, `take_preempted`, `preempting`, `pause`, and a
-/// host call that never finishes (whose yield teaches the prelude the PENDING marker).
+/// The functions `prelude.lua` needs from here: `slice_resume`, `preempt_yield`, `pause`, and a host call that
+/// never finishes (whose yield teaches the prelude the PENDING marker).
 pub(crate) fn functions(
     lua: &mlua::Lua,
-) -> mlua::Result<(mlua::Function, mlua::Function, mlua::Function, mlua::Function, mlua::Function)> {
-    // SAFETY: `slice_resume` follows the C function protocol (balanced stack, returns its result count).
+) -> mlua::Result<(mlua::Function, mlua::Function, mlua::Function, mlua::Function)> {
+    // SAFETY: both follow the C function protocol (balanced stack, return their result count or lua_yield's).
     let resume = unsafe { lua.create_c_function(slice_resume)? };
-    let take = lua.create_function(|_, ()| Ok(take_preempted()))?;
-    let peek = lua.create_function(|_, ()| Ok(preempting()))?;
+    let preempt = unsafe { lua.create_c_function(preempt_yield)? };
     let pause = lua.create_async_function(|_, ()| async {
         tokio::task::yield_now().await;
         Ok(())
@@ -312,5 +326,5 @@ pub(crate) fn functions(
         std::future::pending::<()>().await;
         Ok(())
     })?;
-    Ok((resume, take, peek, pause, probe))
+    Ok((resume, preempt, pause, probe))
 }

@@ -6,8 +6,9 @@
 -- own coroutine, which the driver resumes with `slice_resume`, Lua's own resume plus the bookkeeping preemption
 -- needs (src/lua/preempt.rs). A preempted coroutine is therefore only ever resumed by Lua's resume, which leaves
 -- its stack exactly as it was; the driver passes the preemption to the scheduler (`pause`) and a waiting host call
--- (its PENDING marker) to the host.
-local FAIL, native, slice_resume, take_preempted, preempting, pause, probe = ...
+-- (its PENDING marker) to the host. `slice_resume` returns `true, ...` or `false, err` like `coroutine.resume`, and
+-- `nil` when the coroutine was preempted.
+local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env = ...
 local xpcall, rawget, type, error, select = xpcall, rawget, type, error, select
 local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
 
@@ -22,9 +23,17 @@ local function finish(ok, ...)
   return FAIL, (...)
 end
 
+-- An entry's compiled chunk is loaded once per state and run by every invocation there, each in its own
+-- environment: `join_env` points the chunk's `_ENV` at a fresh upvalue holding `env` (what the chunk's closures
+-- capture), and once the top level has run, at an empty table, so an idle state keeps no invocation's globals.
+local NO_ENV = {}
+local function unbound() return NO_ENV end
+
 -- Runs an entry's chunk in its environment and finds its method; FAIL, why on failure.
 local function resolve(chunk, env, name, chunkname)
+  join_env(chunk, function() return env end)
   local ok, err = xpcall(chunk, keep)
+  join_env(chunk, unbound)
   if not ok then return FAIL, err end
   local f = rawget(env, name)
   if type(f) ~= "function" then
@@ -45,6 +54,16 @@ local function invoke(chunk, env, name, chunkname, ...)
   return finish(xpcall(f, keep, ...))
 end
 
+-- The coroutines invocations run in are reused: a runner calls a trampoline and yields DONE with its results; the
+-- driver then resumes it once with nothing, so it waits for its next trampoline in a frame that holds nothing of
+-- the invocation that ended (whose objects, and their finalizers, must not outlive its release). A runner that
+-- did not finish (its invocation was dropped mid-way) is never reused.
+local DONE, idle, IDLE_RUNNERS = {}, {}, 4
+local function run(f, ...)
+  if f == nil then return run(yield()) end
+  return run(yield(DONE, f(...)))
+end
+
 -- The driver: after each resume of the invocation's coroutine, either return its results, or pass a preemption to
 -- the scheduler, or pass what it yielded (a PENDING host call) up to the host, and resume it afterwards.
 --
@@ -53,12 +72,16 @@ end
 -- gone during the pause. So the first PENDING after a pause is not passed up: the coroutine is resumed once more,
 -- and the host call polls its future again before it waits.
 local function step(co, fresh, ok, ...)
-  if not ok then return FAIL, (...) end
-  if status(co) == "dead" then return ... end
-  if take_preempted() then
+  if ok == nil then
     pause()
     return step(co, true, slice_resume(co))
   end
+  if not ok then return FAIL, (...) end
+  if (...) == DONE then
+    if #idle < IDLE_RUNNERS and slice_resume(co) then idle[#idle + 1] = co end
+    return select(2, ...)
+  end
+  if status(co) == "dead" then return ... end
   if fresh then
     return step(co, false, slice_resume(co))
   end
@@ -66,8 +89,10 @@ local function step(co, fresh, ok, ...)
 end
 
 local function drive(f, ...)
-  local co = create(f)
-  return step(co, false, slice_resume(co, ...))
+  local n = #idle
+  local co = idle[n]
+  if co then idle[n] = nil else co = create(run) end
+  return step(co, false, slice_resume(co, f, ...))
 end
 
 -- coroutine.create: the body runs under xpcall, so an error keeps its value through resume.
@@ -81,16 +106,19 @@ end
 -- After a resume of a user coroutine: its results, its error, its own yield, or (a preemption, a PENDING host
 -- call) something to pass up before resuming it again where it stopped.
 local function resumed(co, ok, ...)
+  if ok == nil then
+    if isyieldable() then preempt_yield() end
+    return resumed(co, slice_resume(co))
+  end
   if not ok then return false, (...) end
   if status(co) == "dead" then
     if (...) == FAIL then return false, (select(2, ...)) end
     return true, ...
   end
-  local pass_up = preempting() or (select("#", ...) == 1 and (...) == PENDING)
-  if pass_up and isyieldable() then
-    return resumed(co, slice_resume(co, yield(...)))
-  elseif pass_up then
-    take_preempted()
+  if select("#", ...) == 1 and (...) == PENDING then
+    if isyieldable() then
+      return resumed(co, slice_resume(co, yield(...)))
+    end
     return resumed(co, slice_resume(co))
   end
   return true, ...

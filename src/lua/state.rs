@@ -23,7 +23,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use mlua::{ChunkMode, Function, LightUserData, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, Value as LuaValue};
+use mlua::{
+    ChunkMode, Function, LightUserData, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, ThreadStatus,
+    Value as LuaValue,
+};
 
 use super::engine::LuaCode;
 use super::invocation::LuaCtx;
@@ -64,7 +67,9 @@ pub(crate) struct LuaState {
     /// The driver: `(f, ...)` runs `f(...)` in a coroutine of its own (see `prelude.lua`).
     drive: Function,
     /// The loaded chunks of the entries that ran here.
-    chunks: HashMap<EntryId, Function>,
+    chunks: HashMap<EntryId, Loaded>,
+    /// The driver coroutine of the last invocation, reused once it has finished.
+    spare: Option<Thread>,
     /// Memory in use right after setup.
     baseline: usize,
 }
@@ -79,14 +84,16 @@ impl LuaState {
             let t: Table = lua.globals().get("coroutine")?;
             t
         };
-        let (resume, take, peek, pause, probe) = super::preempt::functions(&lua)?;
+        let (resume, preempt, pause, probe) = super::preempt::functions(&lua)?;
+        // SAFETY: `join_env` follows the C function protocol (it leaves the stack as it found it, returns 0).
+        let join = unsafe { lua.create_c_function(join_env)? };
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=wippy prelude").into_function()?;
         let (resolve, call, invoke, drive, coroutine): (Function, Function, Function, Function, Table) =
-            prelude.call((fail(), native_coroutine, resume, take, peek, pause, probe))?;
+            prelude.call((fail(), native_coroutine, resume, preempt, pause, probe, join))?;
         let env_meta = sandbox::build(&lua, coroutine)?;
         lua.set_app_data(super::engine::EnvMeta(env_meta.clone()));
         let baseline = lua.used_memory();
-        Ok(LuaState { lua, env_meta, resolve, call, invoke, drive, chunks: HashMap::new(), baseline })
+        Ok(LuaState { lua, env_meta, resolve, call, invoke, drive, chunks: HashMap::new(), spare: None, baseline })
     }
 
     /// The Lua state.
@@ -96,29 +103,32 @@ impl LuaState {
 
     /// A fresh environment for one invocation: globals fall back to the sandboxed base; `_G` is the environment.
     pub(crate) fn new_env(&self) -> mlua::Result<Table> {
-        let env = self.lua.create_table()?;
+        // Room for `_G`, `process` and a few globals of the entry's own without a resize.
+        let env = self.lua.create_table_with_capacity(0, 4)?;
         env.set_metatable(Some(self.env_meta.clone()))?;
         env.raw_set("_G", env.clone())?;
         Ok(env)
     }
 
-    /// The entry's compiled chunk loaded in this state (once), bound to `env`.
-    pub(crate) fn chunk(&mut self, code: &LuaCode, env: &Table) -> mlua::Result<Function> {
-        let f = match self.chunks.get(&code.id) {
-            Some(f) => f.clone(),
-            None => {
-                let f = self
-                    .lua
-                    .load(&code.bytecode[..])
-                    .set_name(format!("@{}", code.chunk_name))
-                    .set_mode(ChunkMode::Binary)
-                    .into_function()?;
-                self.chunks.insert(code.id.clone(), f.clone());
-                f
-            }
+    /// The entry's compiled chunk loaded in this state (once); the trampolines bind it to each invocation's
+    /// environment (`prelude.lua`).
+    pub(crate) fn chunk(&mut self, code: &LuaCode) -> mlua::Result<Function> {
+        if let Some(l) = self.chunks.get(&code.id) {
+            return Ok(l.chunk.clone());
+        }
+        let chunk = self
+            .lua
+            .load(&code.bytecode[..])
+            .set_name(format!("@{}", code.chunk_name))
+            .set_mode(ChunkMode::Binary)
+            .into_function()?;
+        let loaded = Loaded {
+            chunk: chunk.clone(),
+            method: self.lua.create_string(code.method.as_deref().unwrap_or("main"))?,
+            chunk_name: self.lua.create_string(&code.chunk_name)?,
         };
-        f.set_environment(env.clone())?;
-        Ok(f)
+        self.chunks.insert(code.id.clone(), loaded);
+        Ok(chunk)
     }
 
     /// Sets the memory an invocation may use above what the state holds now.
@@ -128,35 +138,46 @@ impl LuaState {
         Ok(())
     }
 
-    /// A driver coroutine and its first arguments, for one of the trampolines.
-    fn driver(&self, trampoline: &Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        args.push_front(LuaValue::Function(trampoline.clone()));
-        Ok((self.lua.create_thread(self.drive.clone())?, args))
+    /// A driver coroutine and its first arguments, for one of the trampolines. The last invocation's driver is
+    /// reused when it finished; one that did not (its invocation was dropped mid-way) is left to the collector.
+    fn driver(&mut self, trampoline: Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        args.push_front(LuaValue::Function(trampoline));
+        let thread = match self.spare.take() {
+            Some(t) if t.status() == ThreadStatus::Finished => {
+                t.reset(self.drive.clone())?;
+                t
+            }
+            _ => self.lua.create_thread(self.drive.clone())?,
+        };
+        self.spare = Some(thread.clone());
+        Ok((thread, args))
     }
 
     /// A driver that resolves `code`'s method: `args` from [`LuaState::head`].
-    pub(crate) fn resolver(&self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(&self.resolve, args)
+    pub(crate) fn resolver(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(self.resolve.clone(), args)
     }
 
     /// A driver that calls a resolved method: `args` are the method and its arguments.
-    pub(crate) fn caller(&self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(&self.call, args)
+    pub(crate) fn caller(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(self.call.clone(), args)
     }
 
     /// A driver that runs a whole function call: `args` from [`LuaState::head`] and the call's arguments.
-    pub(crate) fn invoker(&self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(&self.invoke, args)
+    pub(crate) fn invoker(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(self.invoke.clone(), args)
     }
 
-    /// The first arguments of a resolver or invoker: chunk, environment, method name, chunk name.
+    /// The first arguments of a resolver or invoker: chunk, environment, method name, chunk name (`code` was
+    /// loaded here by [`LuaState::chunk`]).
     pub(crate) fn head(&self, chunk: Function, env: Table, code: &LuaCode) -> mlua::Result<MultiValue> {
-        let name = code.method.as_deref().unwrap_or("main");
+        let loaded =
+            self.chunks.get(&code.id).ok_or_else(|| mlua::Error::runtime("the entry's chunk is not loaded"))?;
         Ok(MultiValue::from_vec(vec![
             LuaValue::Function(chunk),
             LuaValue::Table(env),
-            LuaValue::String(self.lua.create_string(name)?),
-            LuaValue::String(self.lua.create_string(&code.chunk_name)?),
+            LuaValue::String(loaded.method.clone()),
+            LuaValue::String(loaded.chunk_name.clone()),
         ]))
     }
 
@@ -171,12 +192,6 @@ impl LuaState {
                 self.lua.gc_collect()
             });
         }
-        // Drop the environments the cached chunks still point at.
-        if let Ok(empty) = self.lua.create_table() {
-            for f in self.chunks.values() {
-                let _ = f.set_environment(empty.clone());
-            }
-        }
         if sandbox::tainted(&self.lua) {
             return false;
         }
@@ -186,6 +201,35 @@ impl LuaState {
         }
         true
     }
+}
+
+/// `join_env(chunk, holder)`: makes the first upvalue of the Lua function `chunk` (a main chunk's `_ENV`) the
+/// first upvalue of the Lua function `holder`. Called only by `prelude.lua`, with a chunk and a closure over one
+/// value; anything else is left alone.
+unsafe extern "C-unwind" fn join_env(state: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    // SAFETY: a C function called by Lua with a valid state; both arguments are checked to be Lua functions, and
+    // a Lua function always has an upvalue 1 to join when it has one at all (checked by lua_getupvalue).
+    unsafe {
+        let lua_fn = |i| ffi::lua_type(state, i) == ffi::LUA_TFUNCTION && ffi::lua_iscfunction(state, i) == 0;
+        if !lua_fn(1) || !lua_fn(2) || ffi::lua_getupvalue(state, 1, 1).is_null() {
+            return 0;
+        }
+        ffi::lua_pop(state, 1);
+        if ffi::lua_getupvalue(state, 2, 1).is_null() {
+            return 0;
+        }
+        ffi::lua_pop(state, 1);
+        ffi::lua_upvaluejoin(state, 1, 1, 2, 1);
+        0
+    }
+}
+
+/// An entry's chunk as loaded in a state, with the names its invocations pass to the trampolines.
+struct Loaded {
+    chunk: Function,
+    method: mlua::String,
+    chunk_name: mlua::String,
 }
 
 /// Idle states of one entry.

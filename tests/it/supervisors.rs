@@ -275,7 +275,7 @@ async fn a_child_that_ignores_stop_is_killed_after_stop_timeout() {
             let error = e.error.map(|v| v.to_string()).unwrap_or_default();
             assert!(error.contains("cancelled: did not finish within 100 ms"), "{error}");
         }
-        other => panic!("expected the process's EXIT, got {other:?}"),
+        other => panic!("expected the process's EXIT, got {other:?} after {elapsed:?}"),
     }
     assert!(elapsed >= Duration::from_millis(100) && elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_eq!(h.process_count(), 1, "only the test's client is left");

@@ -27,7 +27,7 @@ fn start(
 ) -> mlua::Result<impl std::future::Future<Output = Result<Value, CallError>> + Send> {
     let ctx = current()?;
     let args = args(rest)?;
-    let (env, caller) = (ctx.env.clone(), ctx.code.id.clone());
+    let (env, caller) = (ctx.call_env(), ctx.code.id.clone());
     Ok(async move { env.call_nested(&caller, &id, args).await })
 }
 

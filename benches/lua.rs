@@ -137,11 +137,12 @@ fn runtime_costs(c: &mut Criterion) {
     g.bench_function("wippy-preempted", |b| b.iter_custom(|iters| spin_calls(&one, &host, iters, 1)));
     g.finish();
 
-    // Eight loops at a time: throughput on one worker thread against two.
-    let mut g = c.benchmark_group("lua/cpu-bound-8-concurrent");
+    // 32 loops at a time (enough that the last ones of a batch leave no worker idle for long): throughput on one
+    // worker thread against two. One iteration is one batch.
+    let mut g = c.benchmark_group("lua/cpu-bound-32-concurrent");
     g.sample_size(10);
-    g.bench_function("1-worker", |b| b.iter_custom(|iters| spin_calls(&one, &host, iters * 8, 8)));
-    g.bench_function("2-workers", |b| b.iter_custom(|iters| spin_calls(&two, &host, iters * 8, 8)));
+    g.bench_function("1-worker", |b| b.iter_custom(|iters| spin_calls(&one, &host, iters * 32, 32)));
+    g.bench_function("2-workers", |b| b.iter_custom(|iters| spin_calls(&two, &host, iters * 32, 32)));
     g.finish();
 }
 

@@ -87,7 +87,8 @@ impl LuaState {
         let (resume, preempt, pause, probe) = super::preempt::functions(&lua)?;
         // SAFETY: `join_env` follows the C function protocol (it leaves the stack as it found it, returns 0).
         let join = unsafe { lua.create_c_function(join_env)? };
-        let prelude = lua.load(include_str!("prelude.lua")).set_name("=wippy prelude").into_function()?;
+        let prelude =
+            lua.load(prelude_bytecode()?).set_mode(ChunkMode::Binary).set_name("=wippy prelude").into_function()?;
         let (resolve, call, invoke, drive, coroutine): (Function, Function, Function, Function, Table) =
             prelude.call((fail(), native_coroutine, resume, preempt, pause, probe, join))?;
         let env_meta = sandbox::build(&lua, coroutine)?;
@@ -223,6 +224,18 @@ unsafe extern "C-unwind" fn join_env(state: *mut mlua::ffi::lua_State) -> std::f
         ffi::lua_upvaluejoin(state, 1, 1, 2, 1);
         0
     }
+}
+
+/// `prelude.lua`, compiled once per OS process without debug information: every state loads the same bytes, and
+/// its functions take less memory in each.
+fn prelude_bytecode() -> mlua::Result<&'static [u8]> {
+    static BYTECODE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if let Some(b) = BYTECODE.get() {
+        return Ok(b);
+    }
+    let compiler = Lua::new_with(StdLib::NONE, LuaOptions::default())?;
+    let f = compiler.load(include_str!("prelude.lua")).set_name("=wippy prelude").into_function()?;
+    Ok(BYTECODE.get_or_init(|| f.dump(true)))
 }
 
 /// An entry's chunk as loaded in a state, with the names its invocations pass to the trampolines.

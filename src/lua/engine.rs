@@ -18,13 +18,12 @@ use std::time::{Duration, Instant};
 use mlua::{Function, Lua, MultiValue, Table, Thread, Value as LuaValue};
 
 use super::invocation::{current, LuaCtx, WithCtx};
-use super::modules;
 use super::proc::LuaProc;
 use super::state::{is_fail, LuaState, StatePool, DEFAULT_MAX_MEMORY};
 use crate::error::{CallError, Diagnostic, LimitExceeded};
 use crate::id::EntryId;
 use crate::process::{CallEnv, ProcessContext};
-use crate::registry::kinds::{LuaEntry, LuaRole, LUA_MODULES};
+use crate::registry::kinds::{LuaEntry, LuaRole};
 use crate::registry::{Entry, EntryKind};
 use crate::value::{lua as conv, Value};
 
@@ -108,7 +107,7 @@ impl LuaEngine {
             let EntryKind::Lua(l) = &entry.kind else { continue };
             match compile(&lua, l) {
                 Ok(bytecode) => {
-                    codes.insert(entry.id.clone(), Arc::new(code_of(entry, l, bytecode)));
+                    codes.insert(entry.id.clone(), code_of(entry, l, bytecode));
                 }
                 Err(e) => diags.push(
                     Diagnostic::new(
@@ -123,7 +122,8 @@ impl LuaEngine {
         if !diags.is_empty() {
             return Err(diags);
         }
-        Ok(LuaEngine { codes })
+        super::globals::close_over_imports(&mut codes);
+        Ok(LuaEngine { codes: codes.into_iter().map(|(id, c)| (id, Arc::new(c))).collect() })
     }
 
     /// Every compiled Lua entry.
@@ -171,31 +171,17 @@ impl LuaEngine {
         Ok((lease, method))
     }
 
-    /// `require(name)` for the current invocation: an allowed built-in module, or an imported library.
-    pub(crate) fn require(&self, lua: &Lua, ctx: &LuaCtx, name: &str) -> mlua::Result<LuaValue> {
-        if LUA_MODULES.contains(&name) {
-            let allowed =
-                ctx.code.modules.iter().any(|x| x == name) || (name == "process" && ctx.code.role == LuaRole::Process);
-            if allowed {
-                return modules::get(lua, name).map(LuaValue::Table);
-            }
-            return Err(mlua::Error::runtime(format!(
-                "module `{name}` is not available to `{}`: add it to the entry's `modules`",
-                ctx.code.id
-            )));
-        }
-        if let Some(v) = ctx.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+    /// The value of the library imported as `alias` by the current invocation (`ctx`), run once per invocation.
+    pub(crate) fn library(&self, lua: &Lua, ctx: &LuaCtx, alias: &str) -> mlua::Result<LuaValue> {
+        if let Some(v) = ctx.loaded.lock().unwrap_or_else(|p| p.into_inner()).get(alias) {
             return Ok(v.clone());
         }
-        let Some(lib) = ctx.code.imports.get(name).and_then(|id| self.codes.get(id)) else {
-            return Err(mlua::Error::runtime(format!(
-                "module `{name}` is not available to `{}`: built-in modules go in `modules` ({}), libraries in `imports`",
-                ctx.code.id,
-                LUA_MODULES.join(", ")
-            )));
+        let Some(lib) = ctx.code.imports.get(alias).and_then(|id| self.codes.get(id)) else {
+            return Ok(LuaValue::Nil);
         };
-        let v = run_library(lua, lib)?;
-        ctx.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_owned(), v.clone());
+        let v = run_library(lua, lib)
+            .map_err(|e| mlua::Error::runtime(format!("failed to load dependency {alias}: {}", error_text(&e))))?;
+        ctx.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(alias.to_owned(), v.clone());
         Ok(v)
     }
 }
@@ -284,9 +270,6 @@ impl Lease {
         let code = self.code.clone();
         let state = self.state()?;
         let env = state.new_env()?;
-        if code.role == LuaRole::Process {
-            env.raw_set("process", modules::get(state.lua(), "process")?)?;
-        }
         let chunk = state.chunk(&code)?;
         state.limit_memory(code.limits.max_memory)?;
         Ok((env, chunk))
@@ -392,10 +375,13 @@ fn results(code: &LuaCode, r: mlua::Result<MultiValue>) -> Result<Value, CallErr
     let convert = |v: &LuaValue, what: &str| {
         conv::from_lua(v, what).map_err(|e| CallError::Lua { entry: id.clone(), message: format!("cannot return {e}") })
     };
-    if first.is_nil() && !second.is_nil() {
-        return Err(CallError::Guest { entry: id.clone(), value: convert(&second, "error")? });
+    // SPEC §5.1, return conventions: a second value that is a string or an error is the call's error, whatever
+    // the first; any other second value is ignored.
+    match second {
+        LuaValue::String(_) => Err(CallError::Guest { entry: id.clone(), value: convert(&second, "error")? }),
+        LuaValue::Error(e) => Err(lua_error(code, &e)),
+        _ => convert(&first, "result"),
     }
-    convert(&first, "result")
 }
 
 /// `print`: to the log with the entry and PID, or to stdout for a process on the terminal host.

@@ -29,6 +29,7 @@
 
 mod channel;
 mod engine;
+mod globals;
 mod invocation;
 mod modules;
 mod patterns;

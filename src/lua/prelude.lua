@@ -29,17 +29,20 @@ end
 local NO_ENV = {}
 local function unbound() return NO_ENV end
 
--- Runs an entry's chunk in its environment and finds its method; FAIL, why on failure.
+-- Runs an entry's chunk in its environment and finds its method (SPEC 5.1): the chunk's first return value if it
+-- is a function, else that value's field `name` if it is a table holding a function there, else the global
+-- `name`. FAIL, why on failure.
 local function resolve(chunk, env, name, chunkname)
   join_env(chunk, function() return env end)
-  local ok, err = xpcall(chunk, keep)
+  local ok, ret = xpcall(chunk, keep)
   join_env(chunk, unbound)
-  if not ok then return FAIL, err end
-  local f = rawget(env, name)
-  if type(f) ~= "function" then
-    return FAIL, "`" .. chunkname .. "` defines no function `" .. name .. "` (its `method`)"
-  end
-  return f
+  if not ok then return FAIL, ret end
+  if type(ret) == "function" then return ret end
+  local f = type(ret) == "table" and rawget(ret, name) or nil
+  if type(f) == "function" then return f end
+  f = rawget(env, name)
+  if type(f) == "function" then return f end
+  return FAIL, 'method "' .. name .. '" not found in module (`' .. chunkname .. '`)'
 end
 
 -- Calls a method; FAIL, the raised value on failure.

@@ -21,6 +21,8 @@ use mlua::{Lua, MultiValue, StdLib, Table, Value as LuaValue};
 use super::invocation::current;
 use super::patterns;
 
+mod casts;
+
 /// Base functions copied from the state's own globals.
 const SAFE_GLOBALS: &[&str] = &[
     "assert",
@@ -57,17 +59,28 @@ pub(super) fn build(lua: &Lua, coroutine: Table) -> mlua::Result<Table> {
     base.raw_set("setmetatable", setmetatable(lua, native_setmetatable)?)?;
     base.raw_set("collectgarbage", lua.create_function(collectgarbage)?)?;
     base.raw_set("print", lua.create_function(super::engine::print)?)?;
+    let globals_of = base.clone();
     base.raw_set(
         "require",
-        lua.create_function(|lua, name: String| {
-            let ctx = current()?;
-            ctx.engine.require(lua, &ctx, &name)
+        lua.create_function(move |lua, name: String| {
+            if let Some((v, _)) = super::globals::lookup(lua, &name)? {
+                return Ok(v);
+            }
+            match globals_of.get::<LuaValue>(name.as_str())? {
+                LuaValue::Nil => Err(super::globals::not_found(&name)),
+                v => Ok(v),
+            }
         })?,
     )?;
     let string: Table = globals.raw_get("string")?;
     patterns::install(lua, &string)?;
     lua.load("getmetatable('').__metatable = false").set_name("=wippy sandbox").exec()?;
-    base.raw_set("string", proxy(lua, "string", string)?)?;
+    let string_proxy = proxy(lua, "string", string)?;
+    // `string(x)`: the typed-syntax cast to a string (SPEC §5.1).
+    if let Some(meta) = string_proxy.metatable() {
+        meta.raw_set("__call", lua.create_function(|lua, (_, v): (LuaValue, LuaValue)| casts::to_string(lua, v))?)?;
+    }
+    base.raw_set("string", string_proxy)?;
     base.raw_set("coroutine", proxy(lua, "coroutine", coroutine)?)?;
     let lazy = lua.create_table()?;
     lazy.raw_set("__index", lua.create_function(load_library)?)?;
@@ -109,8 +122,19 @@ pub(super) fn proxy(lua: &Lua, name: &'static str, real: Table) -> mlua::Result<
 fn load_library(lua: &Lua, (base, key): (Table, LuaValue)) -> mlua::Result<LuaValue> {
     let LuaValue::String(key) = key else { return Ok(LuaValue::Nil) };
     let name = key.to_str()?.to_owned();
+    if let Some((v, keep)) = super::globals::lookup(lua, &name)? {
+        if keep {
+            base.raw_set(name, v.clone())?;
+        }
+        return Ok(v);
+    }
+    if let Some(f) = casts::function(lua, &name)? {
+        base.raw_set(name, f.clone())?;
+        return Ok(LuaValue::Function(f));
+    }
     let (lib, real): (&'static str, Table) = match name.as_str() {
-        "table" | "unpack" => ("table", std_lib(lua, StdLib::TABLE, "table")?),
+        "table" | "unpack" => ("table", table_library(lua)?),
+        "package" => ("package", package(lua)?),
         "math" => ("math", std_lib(lua, StdLib::MATH, "math")?),
         "utf8" => ("utf8", std_lib(lua, StdLib::UTF8, "utf8")?),
         "os" => {
@@ -119,6 +143,7 @@ fn load_library(lua: &Lua, (base, key): (Table, LuaValue)) -> mlua::Result<LuaVa
             for f in ["time", "clock", "date", "difftime"] {
                 safe.raw_set(f, os.raw_get::<LuaValue>(f)?)?;
             }
+            safe.raw_set("platform", "wippy")?;
             ("os", safe)
         }
         _ => return Ok(LuaValue::Nil),
@@ -131,6 +156,45 @@ fn load_library(lua: &Lua, (base, key): (Table, LuaValue)) -> mlua::Result<LuaVa
     let p = proxy(lua, lib, real)?;
     base.raw_set(lib, p.clone())?;
     Ok(LuaValue::Table(p))
+}
+
+/// The table library with Lua 5.1's `table.getn` and `table.maxn`, which Wippy's programs still use.
+fn table_library(lua: &Lua) -> mlua::Result<Table> {
+    let table = std_lib(lua, StdLib::TABLE, "table")?;
+    if table.raw_get::<LuaValue>("getn")?.is_nil() {
+        table.raw_set("getn", lua.create_function(|_, t: Table| Ok(t.raw_len()))?)?;
+        table.raw_set(
+            "maxn",
+            lua.create_function(|_, t: Table| {
+                let number = |v: &LuaValue| match v {
+                    LuaValue::Integer(i) => Some(*i as f64),
+                    LuaValue::Number(n) => Some(*n),
+                    _ => None,
+                };
+                let mut max = LuaValue::Integer(0);
+                for pair in t.pairs::<LuaValue, LuaValue>() {
+                    let key = pair?.0;
+                    if number(&key).is_some_and(|k| k > number(&max).unwrap_or(0.0)) {
+                        max = key;
+                    }
+                }
+                Ok(max)
+            })?,
+        )?;
+    }
+    Ok(table)
+}
+
+/// `package`: no search path and no native libraries (`require` returns globals only).
+fn package(lua: &Lua) -> mlua::Result<Table> {
+    let package = lua.create_table()?;
+    package.raw_set("path", "")?;
+    package.raw_set("cpath", "")?;
+    package.raw_set(
+        "loadlib",
+        lua.create_function(|_, _: MultiValue| Ok((LuaValue::Nil, "dynamic libraries are not enabled", "absent")))?,
+    )?;
+    Ok(package)
 }
 
 fn std_lib(lua: &Lua, lib: StdLib, name: &str) -> mlua::Result<Table> {

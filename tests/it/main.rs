@@ -5,6 +5,7 @@ mod calls;
 mod capabilities;
 mod cli;
 mod lua;
+mod lua_contract;
 mod lua_runtime;
 mod processes;
 mod registry;

@@ -51,7 +51,12 @@ pub(super) fn parse_lua(
     sink: &mut Sink<'_>,
 ) -> Option<LuaEntry> {
     let source = f.required_string("source", sink);
-    let method = if role == LuaRole::Library { None } else { f.required_string("method", sink).map(|(m, _)| m) };
+    // SPEC §5.1: a function names its method; a process's defaults to `main`.
+    let method = match role {
+        LuaRole::Library => None,
+        LuaRole::Process => Some(f.string("method", sink).map_or_else(|| "main".to_owned(), |(m, _)| m)),
+        LuaRole::Function => f.required_string("method", sink).map(|(m, _)| m),
+    };
     let mut modules = Vec::new();
     for (m, pos) in f.string_list("modules", sink).unwrap_or_default() {
         if LUA_MODULES.contains(&m.as_str()) {

@@ -206,27 +206,40 @@ pub(super) async fn select(cases: &[Case]) -> (usize, Selected) {
             }
         }
         let mailbox: Vec<Pin<Box<dyn Future<Output = ()> + Send + '_>>> = pumps.iter().map(|p| p.changed()).collect();
-        for (i, c) in cases.iter().enumerate() {
-            match c {
-                Case::Receive(ch) => match ch.try_receive() {
-                    Ok(Some(item)) => return (i, Selected::Received(Some(item))),
-                    Err(Closed) => return (i, Selected::Received(None)),
-                    Ok(None) => {}
-                },
-                Case::Send(ch, slot) => {
-                    let item = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    if let Some(item) = item {
-                        match ch.try_send(item) {
-                            Ok(None) => return (i, Selected::Sent),
-                            Ok(Some(back)) => *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(back),
-                            Err(Closed) => return (i, Selected::Received(None)),
-                        }
+        if let Some(done) = attempt(cases) {
+            return done;
+        }
+        AnyOf { notified: waits, mailbox }.await;
+    }
+}
+
+/// Performs the first of `cases` that can proceed now, if one can (`select` with a default).
+pub(super) fn try_select(cases: &[Case]) -> Option<(usize, Selected)> {
+    attempt(cases)
+}
+
+/// One pass over `cases`, in order: the first that can proceed is performed.
+fn attempt(cases: &[Case]) -> Option<(usize, Selected)> {
+    for (i, c) in cases.iter().enumerate() {
+        match c {
+            Case::Receive(ch) => match ch.try_receive() {
+                Ok(Some(item)) => return Some((i, Selected::Received(Some(item)))),
+                Err(Closed) => return Some((i, Selected::Received(None))),
+                Ok(None) => {}
+            },
+            Case::Send(ch, slot) => {
+                let item = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(item) = item {
+                    match ch.try_send(item) {
+                        Ok(None) => return Some((i, Selected::Sent)),
+                        Ok(Some(back)) => *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(back),
+                        Err(Closed) => return Some((i, Selected::Received(None))),
                     }
                 }
             }
         }
-        AnyOf { notified: waits, mailbox }.await;
     }
+    None
 }
 
 /// Completes when any of the futures does.

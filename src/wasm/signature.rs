@@ -127,9 +127,11 @@ pub(super) fn parse(wit: &str, method: &str) -> Result<Signature, String> {
         Some((i, f)) => (Some(i), f),
         None => (None, method),
     };
+    let (wit, renamed) = legalize_names(wit)?;
+    let func = renamed.iter().find(|(core, _)| core == func).map_or(func, |(_, legal)| legal.as_str());
     let body = match iface {
         Some(i) => format!("  export {i}: interface {{\n{wit}\n  }}\n"),
-        None => exportify(wit),
+        None => exportify(&wit),
     };
     let src = format!("package wippy:signature;\n\nworld signature {{\n{body}\n}}\n");
     let mut resolve = Resolve::default();
@@ -150,8 +152,58 @@ pub(super) fn parse(wit: &str, method: &str) -> Result<Signature, String> {
     };
     match (params, result) {
         (Some(params), Some(result)) => Ok(Signature::Scalar { params, result }),
+        _ if renamed.iter().any(|(_, legal)| legal == func) => Err(format!(
+            "`{method}` is not a WIT name, so its signature must use scalar types only (numbers, `bool`, `char`); \
+             a function that takes or returns strings, lists or records needs a kebab-case export name"
+        )),
         _ => Ok(Signature::Component { resolve: Box::new(resolve), world }),
     }
+}
+
+/// Core export names follow Wippy's rule rather than WIT's (`add_numbers`, `_start`, `computeSum`): letters,
+/// digits, `_` and `-`, starting with a letter or `_`. Each top-level function declared with a name WIT would
+/// refuse gets a stand-in WIT name; returns the text with the stand-ins and the pairs (core name, stand-in).
+fn legalize_names(text: &str) -> Result<(String, Vec<(String, String)>), String> {
+    let mut out = String::with_capacity(text.len());
+    let mut renamed = Vec::new();
+    for (n, statement) in text.split_inclusive(';').enumerate() {
+        let lead = statement.len() - statement.trim_start().len();
+        let rest = &statement[lead..];
+        let (keyword, after) = match rest.strip_prefix("export") {
+            Some(r) if r.starts_with(char::is_whitespace) => ("export ", r.trim_start()),
+            _ => ("", rest),
+        };
+        let name_len =
+            after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(after.len());
+        let (name, tail) = after.split_at(name_len);
+        let is_func = tail.trim_start().strip_prefix(':').is_some_and(|t| t.trim_start().starts_with("func"));
+        if !is_func || name.is_empty() || is_wit_name(name) {
+            out.push_str(statement);
+            continue;
+        }
+        if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            return Err(format!(
+                "invalid `wit`: `{name}` is not a function name (letters, digits, `_` and `-`, starting with a letter or `_`)"
+            ));
+        }
+        let legal = format!("wippy-core-export-{n}");
+        out.push_str(&statement[..lead]);
+        out.push_str(keyword);
+        out.push_str(&legal);
+        out.push_str(tail);
+        renamed.push((name.to_owned(), legal));
+    }
+    Ok((out, renamed))
+}
+
+/// Whether `name` is a WIT identifier: words of lowercase letters and digits (each starting with a letter),
+/// joined by `-` (all-uppercase words too).
+fn is_wit_name(name: &str) -> bool {
+    name.split('-').all(|w| {
+        w.starts_with(|c: char| c.is_ascii_alphabetic())
+            && (w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                || w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()))
+    })
 }
 
 fn first_line(s: &str) -> String {
@@ -296,6 +348,20 @@ mod tests {
     #[test]
     fn interface_methods() {
         assert!(matches!(parse("sleep-ms: func(ms: u32);", "test-sleep#sleep-ms"), Ok(Signature::Scalar { .. })));
+    }
+
+    #[test]
+    fn core_export_names_follow_wippy() {
+        let wit = "add_numbers: func(a: s32, b: s32) -> s32;\n_start: func();\nexport computeSum: func(x: s64) -> s64;";
+        for method in ["add_numbers", "_start", "computeSum"] {
+            assert!(matches!(parse(wit, method), Ok(Signature::Scalar { .. })), "{method}");
+        }
+        let Ok(Signature::Scalar { params, .. }) = parse(wit, "add_numbers") else { panic!("scalar") };
+        assert_eq!(params, vec![("a".into(), Scalar::S32), ("b".into(), Scalar::S32)]);
+        let e = parse("take_text: func(s: string);", "take_text").err().unwrap_or_default();
+        assert!(e.contains("scalar types only"), "{e}");
+        let e = parse("9lives: func();", "9lives").err().unwrap_or_default();
+        assert!(e.contains("`9lives` is not a function name"), "{e}");
     }
 
     #[test]

@@ -155,6 +155,23 @@ async fn core_modules_through_wit_signatures() {
     assert_eq!(h.call("t:add", vec![1.into(), 1.into()]).await, Ok(Value::Int(2)));
 }
 
+/// SPEC §1: core export names are what C and Rust produce, not WIT identifiers.
+#[tokio::test]
+async fn core_export_names_as_c_and_rust_write_them() {
+    let p = Project::new(concat!(
+        "namespace: t\nentries:\n",
+        "  - name: add\n    kind: function.wat\n    method: add_numbers\n",
+        "    wit: \"add_numbers: func(a: s32, b: s32) -> s32;\\n_start: func();\"\n",
+        "    source: '(module (func (export \"add_numbers\") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add) (func (export \"_start\")))'\n",
+        "  - name: start\n    kind: function.wat\n    method: _start\n",
+        "    wit: \"export add_numbers: func(a: s32, b: s32) -> s32;\\n_start: func();\"\n",
+        "    source: '(module (func (export \"add_numbers\") (param i32 i32) (result i32) local.get 0) (func (export \"_start\")))'\n",
+    ));
+    let h = p.host();
+    assert_eq!(h.call("t:add", vec![6.into(), 7.into()]).await, Ok(Value::Int(13)));
+    assert_eq!(h.call("t:start", vec![]).await, Ok(Value::Nil));
+}
+
 #[test]
 fn a_wit_signature_that_does_not_match_the_export_is_a_load_error() {
     let p = Project::new(concat!(

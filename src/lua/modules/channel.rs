@@ -1,15 +1,16 @@
-//! The `channel` module: `channel.new(size)` and `channel.select{cases}`.
+//! The `channel` module: `channel.new(size)` and `channel.select{cases}` (SPEC §5.6).
 //!
 //! `select` takes cases made by `ch:case_receive()` and `ch:case_send(v)`, waits until one can proceed (trying them
 //! in order), performs it, and returns `{channel = ch, value = v, ok = true}`; `ok` is false (and `value` nil) when
-//! the channel was closed.
+//! the channel was closed. With a default (`select{..., default = true}` or `select(cases, true)`) it does not wait:
+//! when no case can proceed it returns `{default = true, ok = true}`.
 
 use std::sync::Arc;
 
 use mlua::{Lua, Table, Value as LuaValue};
 
 use super::{item_to_lua, LuaCase, LuaChannel};
-use crate::lua::channel::{select, Case, Chan, Selected};
+use crate::lua::channel::{select, try_select, Case, Chan, Selected};
 
 /// The largest channel capacity.
 pub(crate) const MAX_CAPACITY: usize = 1 << 20;
@@ -31,7 +32,8 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     )?;
     m.set(
         "select",
-        lua.create_async_function(|lua, cases: Table| async move {
+        lua.create_async_function(|lua, (cases, default): (Table, Option<bool>)| async move {
+            let default = default.unwrap_or(false) || cases.raw_get::<Option<bool>>("default")?.unwrap_or(false);
             let mut list: Vec<Arc<Case>> = Vec::new();
             for v in cases.sequence_values::<LuaValue>() {
                 match v? {
@@ -51,7 +53,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     }
                 }
             }
-            if list.is_empty() {
+            if list.is_empty() && !default {
                 return Err(mlua::Error::runtime("channel.select needs at least one case"));
             }
             let owned: Vec<Case> = list
@@ -61,7 +63,19 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     Case::Send(ch, slot) => Case::Send(ch.clone(), slot.clone()),
                 })
                 .collect();
-            let (i, selected) = select(&owned).await;
+            let (i, selected) = if default {
+                match try_select(&owned) {
+                    Some(done) => done,
+                    None => {
+                        let out = lua.create_table()?;
+                        out.set("default", true)?;
+                        out.set("ok", true)?;
+                        return Ok(out);
+                    }
+                }
+            } else {
+                select(&owned).await
+            };
             let chan = match &owned[i] {
                 Case::Receive(c) | Case::Send(c, _) => c.clone(),
             };

@@ -83,7 +83,8 @@ pub(super) struct LuaChannel(pub Arc<Chan>);
 impl UserData for LuaChannel {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_async_method("send", |_, this, v: LuaValue| async move {
-            this.0.send(Item::Lua(v)).await.map_err(|_| mlua::Error::runtime("send on a closed channel"))
+            this.0.send(Item::Lua(v)).await.map_err(|_| mlua::Error::runtime("send on closed channel"))?;
+            Ok(true)
         });
         methods.add_async_method("receive", |lua, this, ()| async move {
             match this.0.receive().await {

@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 
-use crate::process::{Event, Message};
+use crate::process::{Event, Message, Payload};
 use crate::value::Value;
 
 /// Something in a channel.
@@ -32,6 +32,8 @@ pub(crate) enum Item {
     Value(Value),
     /// A message from the mailbox.
     Message(Message),
+    /// A payload (a `funcs.async` result).
+    Payload(Payload),
     /// An event from the mailbox.
     Event(Event),
 }

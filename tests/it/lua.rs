@@ -273,7 +273,7 @@ async fn async_calls_timers_and_tickers() {
         "      function f()\n",
         "        local fut = funcs.async('t:echo_s32', 5)\n",
         "        local r = channel.select({fut:response():case_receive(), time.after('5s'):case_receive()})\n",
-        "        assert(r.value.result == 5 and fut:is_complete() and fut:result() == 5 and fut:error() == nil)\n",
+        "        assert(r.value:data() == 5 and fut:is_complete() and fut:result():data() == 5 and fut:error() == nil)\n",
         "        local bad = funcs.async('t:echo_s32', 'x')\n",
         "        bad:response():receive()\n",
         "        assert(bad:result() == nil and bad:error():find('expected an integer'))\n",

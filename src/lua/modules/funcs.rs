@@ -1,8 +1,10 @@
-//! The `funcs` module: calling registry functions (WASM or Lua) from Lua.
+//! The `funcs` module: calling registry functions (WASM or Lua) from Lua (SPEC §5.3).
 //!
 //! `funcs.call(id, ...)` returns `result, nil` or `nil, err` (the error is the guest's `err` value for a WASM
-//! `result`, the message otherwise). `funcs.async(id, ...)` starts the call and returns a future:
-//! `:response()` (a channel that receives the result once), `:is_complete()`, `:result()`, `:error()`, `:cancel()`.
+//! `result`, the message otherwise). `funcs.async(id, ...)` starts the call and returns a future, or `nil, err` for
+//! a malformed ID: `:response()` and `:channel()` (the same channel, which receives one item: a payload on success,
+//! the error on failure), `:is_complete()`, `:is_canceled()`, `:result()` (`payload, nil`; `nil, nil` while
+//! pending; `nil, err` once failed or canceled), `:error()` (`err, true` or `nil, false`) and `:cancel()` (`true`).
 //! Calls run under the caller's security context, one `funcs` level deeper.
 
 use std::sync::{Arc, Mutex};
@@ -10,10 +12,11 @@ use std::sync::{Arc, Mutex};
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value as LuaValue};
 use tokio::task::JoinHandle;
 
-use super::{to_value, LuaChannel};
+use super::{to_value, LuaChannel, LuaPayload};
 use crate::error::CallError;
 use crate::lua::channel::{Chan, Item};
 use crate::lua::invocation::current;
+use crate::process::Payload;
 use crate::value::{lua as conv, Value};
 
 fn args(rest: MultiValue) -> mlua::Result<Vec<Value>> {
@@ -31,9 +34,25 @@ fn start(
     Ok(async move { env.call_nested(&caller, &id, args).await })
 }
 
+/// Why a function ID cannot name a function, as Wippy words it.
+fn malformed(id: &str) -> Option<&'static str> {
+    match id.split_once(':') {
+        _ if id.is_empty() => Some("function ID required"),
+        None => Some("namespace required in function ID"),
+        Some((_, "")) => Some("name required in function ID"),
+        Some(_) => None,
+    }
+}
+
 #[derive(Default)]
 struct FutureState {
     done: Option<Result<Value, CallError>>,
+    canceled: bool,
+}
+
+/// `nil, err` for a Lua caller.
+fn failure(lua: &Lua, e: &CallError) -> mlua::Result<(LuaValue, LuaValue)> {
+    Ok((LuaValue::Nil, conv::to_lua(lua, &e.to_value())?))
 }
 
 /// A call in flight.
@@ -46,24 +65,39 @@ pub(crate) struct LuaFuture {
 impl UserData for LuaFuture {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("response", |_, f, ()| Ok(LuaChannel(f.response.clone())));
-        methods
-            .add_method("is_complete", |_, f, ()| Ok(f.state.lock().unwrap_or_else(|p| p.into_inner()).done.is_some()));
-        methods.add_method("result", |lua, f, ()| match &f.state.lock().unwrap_or_else(|p| p.into_inner()).done {
-            Some(Ok(v)) => conv::to_lua(lua, v),
-            _ => Ok(LuaValue::Nil),
+        methods.add_method("channel", |_, f, ()| Ok(LuaChannel(f.response.clone())));
+        methods.add_method("is_complete", |_, f, ()| Ok(f.lock().done.is_some()));
+        methods.add_method("is_canceled", |_, f, ()| Ok(f.lock().canceled));
+        methods.add_method("result", |lua, f, ()| {
+            let state = f.lock();
+            match &state.done {
+                Some(Ok(v)) => {
+                    Ok((LuaValue::UserData(lua.create_userdata(LuaPayload(Payload::Value(v.clone())))?), LuaValue::Nil))
+                }
+                Some(Err(e)) => failure(lua, e),
+                None if state.canceled => Ok((LuaValue::Nil, LuaValue::String(lua.create_string("canceled")?))),
+                None => Ok((LuaValue::Nil, LuaValue::Nil)),
+            }
         });
-        methods.add_method("error", |lua, f, ()| match &f.state.lock().unwrap_or_else(|p| p.into_inner()).done {
-            Some(Err(e)) => conv::to_lua(lua, &e.to_value()),
-            _ => Ok(LuaValue::Nil),
+        methods.add_method("error", |lua, f, ()| match &f.lock().done {
+            Some(Err(e)) => Ok((conv::to_lua(lua, &e.to_value())?, true)),
+            _ => Ok((LuaValue::Nil, false)),
         });
         methods.add_method("cancel", |_, f, ()| {
             let pending = !f.task.is_finished();
             f.task.abort();
             if pending {
+                f.lock().canceled = true;
                 f.response.close();
             }
-            Ok(pending)
+            Ok((true, LuaValue::Nil))
         });
+    }
+}
+
+impl LuaFuture {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FutureState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -73,16 +107,22 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     m.set(
         "call",
         lua.create_async_function(|lua, (id, rest): (String, MultiValue)| async move {
+            if let Some(why) = malformed(&id) {
+                return Ok((LuaValue::Nil, LuaValue::String(lua.create_string(why)?)));
+            }
             let call = start(id, rest)?;
             match call.await {
                 Ok(v) => Ok((conv::to_lua(&lua, &v)?, LuaValue::Nil)),
-                Err(e) => Ok((LuaValue::Nil, conv::to_lua(&lua, &e.to_value())?)),
+                Err(e) => failure(&lua, &e),
             }
         })?,
     )?;
     m.set(
         "async",
-        lua.create_function(|_, (id, rest): (String, MultiValue)| {
+        lua.create_function(|lua, (id, rest): (String, MultiValue)| {
+            if let Some(why) = malformed(&id) {
+                return Ok((LuaValue::Nil, LuaValue::String(lua.create_string(why)?)));
+            }
             let call = start(id, rest)?;
             let state = Arc::new(Mutex::new(FutureState::default()));
             let response = Chan::new(1);
@@ -90,13 +130,14 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             let task = crate::lua::invocation::spawn_tracked(async move {
                 let result = call.await;
                 let item = match &result {
-                    Ok(v) => Value::map([("result", v.clone()), ("error", Value::Nil)]),
-                    Err(e) => Value::map([("result", Value::Nil), ("error", e.to_value())]),
+                    Ok(v) => Item::Payload(Payload::Value(v.clone())),
+                    Err(e) => Item::Value(e.to_value()),
                 };
                 s.lock().unwrap_or_else(|p| p.into_inner()).done = Some(result);
-                r.push(Item::Value(item));
+                r.push(item);
+                r.close();
             });
-            Ok(LuaFuture { state, response, task })
+            Ok((LuaValue::UserData(lua.create_userdata(LuaFuture { state, response, task })?), LuaValue::Nil))
         })?,
     )?;
     Ok(m)

@@ -52,6 +52,7 @@ pub(super) fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<LuaValue> {
         Item::Lua(v) => v,
         Item::Value(v) => conv::to_lua(lua, &v)?,
         Item::Message(m) => LuaValue::UserData(lua.create_userdata(LuaMessage(m))?),
+        Item::Payload(p) => LuaValue::UserData(lua.create_userdata(LuaPayload(p))?),
         Item::Event(e) => conv::to_lua(lua, &e.to_value())?,
     })
 }

@@ -38,14 +38,14 @@ function main(...)
     local w = type(event) == "table" and event.type == "EXIT" and running[event.from]
     if w then
       running[event.from] = nil
-      if event.error == nil then
+      if event.result.error == nil then
         results[tostring(w.job)] = event.value
         pending = pending - 1
       elseif w.attempt < MAX_ATTEMPTS then
-        print("job " .. w.job .. " failed: " .. tostring(event.error) .. "; retrying")
+        print("job " .. w.job .. " failed: " .. tostring(event.result.error) .. "; retrying")
         start(w.job, w.attempt + 1)
       else
-        failures[tostring(w.job)] = event.error
+        failures[tostring(w.job)] = event.result.error
         pending = pending - 1
       end
     end

@@ -8,7 +8,7 @@ local function orchestrate(jobs)
     local e = process.receive(time.seconds(30))
     assert(e, "the coordinator did not finish")
     if type(e) == "table" and e.type == "EXIT" and e.from == pid then
-      assert(e.error == nil, "the coordinator failed: " .. tostring(e.error))
+      assert(e.result.error == nil, "the coordinator failed: " .. tostring(e.result.error))
       return e.value
     end
   end

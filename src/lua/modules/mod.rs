@@ -53,8 +53,42 @@ pub(super) fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<LuaValue> {
         Item::Value(v) => conv::to_lua(lua, &v)?,
         Item::Message(m) => LuaValue::UserData(lua.create_userdata(LuaMessage(m))?),
         Item::Payload(p) => LuaValue::UserData(lua.create_userdata(LuaPayload(p))?),
-        Item::Event(e) => conv::to_lua(lua, &e.to_value())?,
+        Item::Event(e) => conv::to_lua(lua, &event_value(&e))?,
     })
+}
+
+/// An event as Lua sees it (SPEC §5.4, "Event tables"): `kind`, `type`, `from`, `at` (Unix seconds), and for EXIT
+/// and LINK_DOWN `result = {value, error}` and a top-level `value`, with no top-level `error` (Wippy's programs
+/// read `event.result.error`); for CANCEL `reason`.
+fn event_value(e: &crate::process::Event) -> crate::value::Value {
+    use crate::process::Event;
+    use crate::value::{Map, Value};
+    let seconds = |t: std::time::SystemTime| {
+        Value::Int(t.duration_since(std::time::SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
+    };
+    let mut m = Map::new();
+    m.insert("kind".into(), Value::from(e.kind()));
+    m.insert("type".into(), Value::from(e.type_name()));
+    m.insert("from".into(), e.from().map_or(Value::Nil, |p| Value::from(p.as_str())));
+    match e {
+        Event::Exit(x) => {
+            let error = x.error.clone().unwrap_or(Value::Nil);
+            m.insert("result".into(), Value::map([("value", x.value.clone()), ("error", error)]));
+            m.insert("value".into(), x.value.clone());
+            m.insert("at".into(), seconds(x.at));
+        }
+        Event::LinkDown { error, .. } => {
+            m.insert("result".into(), Value::map([("value", Value::Nil), ("error", error.clone())]));
+            m.insert("value".into(), Value::Nil);
+            m.insert("at".into(), seconds(std::time::SystemTime::now()));
+        }
+        Event::Cancel { reason, .. } => {
+            let reason = if reason.is_nil() { Value::from("") } else { reason.clone() };
+            m.insert("reason".into(), reason);
+            m.insert("at".into(), seconds(std::time::SystemTime::now()));
+        }
+    }
+    Value::Map(m)
 }
 
 /// A duration argument: milliseconds as a number, or text like `250ms`, `1.5s`.

@@ -71,7 +71,7 @@ pub enum ProcessError {
         name: String,
     },
     /// The name is held by another process.
-    #[error("the name `{name}` is already registered to {pid}")]
+    #[error("name already registered: `{name}` belongs to {pid}")]
     NameTaken {
         /// The name.
         name: String,

@@ -28,7 +28,15 @@ pub(crate) struct LuaProc {
 
 struct ProcIo {
     inbox: Inbox,
-    listeners: Vec<(String, Arc<Chan>)>,
+    listeners: Vec<Listener>,
+}
+
+/// A `process.listen` channel.
+struct Listener {
+    topic: String,
+    chan: Arc<Chan>,
+    /// Whether it yields message objects (`{message = true}`) rather than the messages' data.
+    messages: bool,
 }
 
 impl LuaProc {
@@ -68,23 +76,27 @@ impl LuaProc {
     }
 
     /// A channel that receives the messages of `topic` from now on.
-    pub(crate) fn listen(self: &Arc<Self>, topic: &str) -> Arc<Chan> {
+    pub(crate) fn listen(self: &Arc<Self>, topic: &str, messages: bool) -> Arc<Chan> {
         let mut io = self.io();
-        if let Some((_, c)) = io.listeners.iter().find(|(t, _)| t == topic) {
-            return c.clone();
+        if let Some(l) = io.listeners.iter().find(|l| l.topic == topic) {
+            return l.chan.clone();
         }
         let me: Weak<dyn Pump> = Arc::downgrade(self) as Weak<dyn Pump>;
-        let c = Chan::pumped(me);
-        io.listeners.push((topic.to_owned(), c.clone()));
-        c
+        let chan = Chan::pumped(me);
+        io.listeners.push(Listener { topic: topic.to_owned(), chan: chan.clone(), messages });
+        chan
     }
 
-    /// Stops routing `topic` to its channel (later messages go to the inbox); closes the channel.
-    pub(crate) fn unlisten(&self, topic: &str) {
+    /// Stops routing the topic of the listen channel `chan` to it (later messages go to the inbox) and closes it;
+    /// false when `chan` is no listen channel of this process.
+    pub(crate) fn unlisten(&self, chan: &Arc<Chan>) -> bool {
         let mut io = self.io();
-        if let Some(i) = io.listeners.iter().position(|(t, _)| t == topic) {
-            let (_, c) = io.listeners.remove(i);
-            c.close();
+        match io.listeners.iter().position(|l| Arc::ptr_eq(&l.chan, chan)) {
+            Some(i) => {
+                io.listeners.remove(i).chan.close();
+                true
+            }
+            None => false,
         }
     }
 }
@@ -96,8 +108,9 @@ impl Pump for LuaProc {
             self.events.push(Item::Event(e));
         }
         while let Some(m) = io.inbox.try_recv_message() {
-            match io.listeners.iter().find(|(t, _)| *t == m.topic) {
-                Some((_, c)) => c.push(Item::Message(m)),
+            match io.listeners.iter().find(|l| l.topic == m.topic) {
+                Some(l) if l.messages => l.chan.push(Item::Message(m)),
+                Some(l) => l.chan.push(Item::Value(m.payload.to_value())),
                 None => self.inbox.push(Item::Message(m)),
             }
         }

@@ -1,8 +1,9 @@
-//! `process.receive(timeout?)`, `inbox()`, `events()`, `listen(topic)` and `unlisten(topic)`.
+//! `process.receive(timeout?)`, `inbox()`, `events()`, `listen(topic, opts?)` and `unlisten(channel)`.
 //!
 //! `receive` returns the next event (a table: `kind`, `type`, `from`, `value`, `result = {value, error}`, ...) or
 //! message (`msg:topic()`, `msg:from()`, `msg:payload():data()`), events first, or nil on timeout. The channels
-//! feed `channel.select`; a message whose topic is listened to goes to that channel only.
+//! feed `channel.select`; a message whose topic is listened to goes to that channel only, as its data (one payload:
+//! its value; several: a list), or as the message object with `listen(topic, {message = true})`.
 
 use mlua::{Lua, Table, Value as LuaValue};
 
@@ -14,12 +15,34 @@ use crate::lua::invocation::current;
 pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
     m.set("inbox", lua.create_function(|_, ()| Ok(LuaChannel(current()?.proc().inbox.clone())))?)?;
     m.set("events", lua.create_function(|_, ()| Ok(LuaChannel(current()?.proc().events.clone())))?)?;
-    m.set("listen", lua.create_function(|_, topic: String| Ok(LuaChannel(current()?.proc().listen(&topic))))?)?;
+    m.set(
+        "listen",
+        lua.create_function(|lua, (topic, opts): (String, Option<Table>)| {
+            if topic.is_empty() || topic.starts_with('@') {
+                let why = format!("invalid topic `{topic}`: topics are not empty and do not start with `@`");
+                return Ok((LuaValue::Nil, LuaValue::String(lua.create_string(why)?)));
+            }
+            let messages = match opts {
+                Some(t) => t.get::<Option<bool>>("message")?.unwrap_or(false),
+                None => false,
+            };
+            let chan = LuaChannel(current()?.proc().listen(&topic, messages));
+            Ok((LuaValue::UserData(lua.create_userdata(chan)?), LuaValue::Nil))
+        })?,
+    )?;
     m.set(
         "unlisten",
-        lua.create_function(|_, topic: String| {
-            current()?.proc().unlisten(&topic);
-            Ok(true)
+        lua.create_function(|lua, ch: mlua::AnyUserData| {
+            let chan = ch
+                .borrow::<LuaChannel>()
+                .map_err(|_| mlua::Error::runtime("process.unlisten takes the channel `process.listen` returned"))?
+                .0
+                .clone();
+            if current()?.proc().unlisten(&chan) {
+                Ok((true, LuaValue::Nil))
+            } else {
+                Ok((false, LuaValue::String(lua.create_string("channel not found")?)))
+            }
         })?,
     )?;
     m.set(

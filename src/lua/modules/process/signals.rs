@@ -63,13 +63,28 @@ fn add_monitors_and_links(lua: &Lua, m: &Table) -> mlua::Result<()> {
 fn add_options(lua: &Lua, m: &Table) -> mlua::Result<()> {
     m.set(
         "set_options",
-        lua.create_function(|_, opts: Table| {
+        lua.create_function(|lua, opts: LuaValue| {
+            let refuse = |why: String| Ok((false, LuaValue::String(lua.create_string(why)?)));
+            let LuaValue::Table(opts) = opts else {
+                return refuse(format!("options must be a table, got a {}", opts.type_name()));
+            };
+            let mut trap = None;
+            for pair in opts.pairs::<LuaValue, LuaValue>() {
+                let (k, v) = pair?;
+                match (k.to_string()?.as_str(), v) {
+                    ("trap_links", LuaValue::Boolean(b)) => trap = Some(b),
+                    ("trap_links", other) => {
+                        return refuse(format!("option trap_links must be a boolean, got a {}", other.type_name()))
+                    }
+                    (other, _) => return refuse(format!("option {other} is not supported")),
+                }
+            }
             let ctx = current()?;
-            if let Some(trap) = opts.get::<Option<bool>>("trap_links")? {
+            if let Some(trap) = trap {
                 let me = ctx.proc().record.pid.clone();
                 ctx.system().set_trap_links(&me, trap);
             }
-            Ok(true)
+            Ok((true, LuaValue::Nil))
         })?,
     )?;
     m.set(

@@ -220,9 +220,34 @@ fn code_of(entry: &Entry, l: &LuaEntry, bytecode: Vec<u8>) -> LuaCode {
 }
 
 fn compile(lua: &Lua, l: &LuaEntry) -> mlua::Result<Vec<u8>> {
+    // Typed syntax is erased first; a source the typed parser cannot read is given to Lua as it is. If Lua cannot
+    // read it either, Lua's error is shown when it stopped no earlier than the typed parser (a plain syntax error,
+    // in Lua's words), the typed parser's when Lua stopped earlier (at an annotation the typed parser accepted).
+    let source = match super::typed::erase(&l.source) {
+        Ok(text) => text,
+        Err(typed) => match lua.load(&l.source).set_name(format!("@{}", l.chunk_name)).into_function() {
+            Ok(_) => l.source.clone(),
+            Err(plain) => {
+                let lua_line = error_line(&error_text(&plain), &l.chunk_name).unwrap_or(usize::MAX);
+                if lua_line >= typed.line {
+                    return Err(plain);
+                }
+                return Err(mlua::Error::SyntaxError {
+                    message: format!("{}:{}: {}", l.chunk_name, typed.line, typed.message),
+                    incomplete_input: false,
+                });
+            }
+        },
+    };
     // `@name` makes Lua print `name:LINE:` rather than `[string "..."]:LINE:`.
-    let f = lua.load(&l.source).set_name(format!("@{}", l.chunk_name)).into_function()?;
+    let f = lua.load(&source).set_name(format!("@{}", l.chunk_name)).into_function()?;
     Ok(f.dump(false))
+}
+
+/// The line of a Lua error message `...chunk:LINE: ...`.
+fn error_line(message: &str, chunk: &str) -> Option<usize> {
+    let rest = &message[message.find(chunk)? + chunk.len()..];
+    rest.strip_prefix(':')?.split(':').next()?.parse().ok()
 }
 
 /// Runs `fut` until `deadline`, if there is one. Past it the result is the `max_execution_ms` limit, also when the

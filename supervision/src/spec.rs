@@ -99,8 +99,10 @@ impl StartFn {
     }
 }
 
-/// Asks a child to finish, before its supervisor waits for it to stop: for children that only see ractor's stop
-/// between messages (one busy in a long handler). Gets the child's cell and the shutdown timeout.
+/// Asks a child to finish its own way, instead of ractor's stop: for children that only see ractor's stop between
+/// messages (one busy in a long handler), or that must end through their own protocol (a CANCEL with a deadline).
+/// The supervisor then waits up to the shutdown timeout for the child to stop, and kills it if it has not. Gets the
+/// child's cell and the shutdown timeout.
 #[derive(Clone)]
 pub struct StopHook(Arc<StopHookFn>);
 

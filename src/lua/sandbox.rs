@@ -7,12 +7,16 @@
 //!   tostring type xpcall getmetatable _VERSION`), and `unpack` for Lua 5.1 code;
 //! - our `print`, `require`, `setmetatable` (which notes `__gc` metamethods, see [`super::state`]) and a
 //!   `collectgarbage` that offers `count`, `collect`, `step` and `isrunning`;
-//! - the libraries `string`, `coroutine` (ours, `prelude.lua`), and, loaded on first use, `table`, `math`, `utf8`
-//!   and `os` (`time`, `clock`, `date`, `difftime` only), each as a read-only proxy: writing to it raises, and a
-//!   `rawset` into it taints the state, which is then dropped instead of reused ([`tainted`]).
+//! - the libraries `string` (callable: `string(x)` is the typed-syntax cast), `coroutine` (ours, `prelude.lua`),
+//!   and, loaded on first use, `table` (with Lua 5.1's `getn` and `maxn`), `math`, `utf8`, `os` (`time`, `clock`,
+//!   `date`, `difftime`, `platform` only) and `package` (no paths, no native libraries), each as a read-only proxy:
+//!   writing to it raises, and a `rawset` into it taints the state, which is then dropped instead of reused
+//!   ([`tainted`]);
+//! - loaded on first use: the casts `integer`, `number`, `boolean` ([`casts`]), and the built-in modules the
+//!   invocation's entry may use ([`super::globals`]).
 //!
-//! Not present: `io`, `debug`, `load`, `loadstring`, `dofile`, `loadfile`, `package`. The string metatable is
-//! protected, so `getmetatable("")` gives nothing to change.
+//! Not present: `io`, `debug`, `load`, `loadstring`, `dofile`, `loadfile`. The string metatable is protected, so
+//! `getmetatable("")` gives nothing to change.
 
 use std::cell::RefCell;
 

@@ -156,10 +156,6 @@ fn run_names_the_missing_host_entry() {
 
 #[test]
 fn start_survives_crashes_and_stops_cleanly_on_sigterm() {
-    use std::io::BufRead;
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     let mut child = Command::new(env!("CARGO_BIN_EXE_wippy"))
         .args(["-C", "examples/supervision", "start"])
         .env("WIPPY_CACHE_DIR", Path::new(env!("CARGO_TARGET_TMPDIR")).join("wippy-test-cache"))
@@ -167,37 +163,16 @@ fn start_survives_crashes_and_stops_cleanly_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("wippy start runs");
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let wait_for = |needle: &str, seen: &mut Vec<String>| loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) => {
-                let hit = line.contains(needle);
-                seen.push(line);
-                if hit {
-                    return;
-                }
-            }
-            Err(_) => panic!("no line with `{needle}` in time; saw:\n{}", seen.join("\n")),
-        }
-    };
-    wait_for("deployment running", &mut seen);
+    let mut lines = crate::support::StderrLines::of(&mut child);
+    lines.wait_for("deployment running");
     // The crashy service crashes after 1-3 s and is restarted: the deployment survives it.
-    wait_for("demo:crashy: crashed", &mut seen);
-    wait_for("demo:crashy: running", &mut seen);
+    lines.wait_for("demo:crashy: crashed");
+    lines.wait_for("demo:crashy: running");
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(kill.success());
-    wait_for("wippy: stopped", &mut seen);
+    lines.wait_for("wippy: stopped");
     let status = child.wait().expect("exits");
-    let text = seen.join("\n");
+    let text = lines.seen.join("\n");
     assert_eq!(status.code(), Some(0), "{text}");
     assert!(text.contains("wippy: stopped; no processes left"), "{text}");
     // Reverse order: the workers supervisor (started last) stops first, the database (started first) last.

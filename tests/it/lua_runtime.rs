@@ -174,7 +174,6 @@ fn wippy_test_timeout_stops_a_spinning_test() {
 /// `stop_timeout`, and the host exits.
 #[test]
 fn wippy_start_stops_a_spinning_service_on_sigterm() {
-    use std::io::BufRead;
     let p = crate::support::Project::with_files(&[
         (
             "src/_index.yaml",
@@ -193,33 +192,12 @@ fn wippy_start_stops_a_spinning_service_on_sigterm() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("wippy start runs");
-    let stderr = child.stderr.take().expect("piped");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut seen = Vec::new();
-    let mut wait_for = |needle: &str| loop {
-        match rx.recv_timeout(Duration::from_secs(20)) {
-            Ok(line) => {
-                let hit = line.contains(needle);
-                seen.push(line);
-                if hit {
-                    return;
-                }
-            }
-            Err(_) => panic!("no line with `{needle}` in time; saw:\n{}", seen.join("\n")),
-        }
-    };
-    wait_for("t:spinning: running");
+    let mut lines = crate::support::StderrLines::of(&mut child);
+    lines.wait_for("t:spinning: running");
     let t = Instant::now();
     let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(kill.success());
-    wait_for("wippy: stopped");
+    lines.wait_for("wippy: stopped");
     let status = child.wait().expect("exits");
     let took = t.elapsed();
     assert_eq!(status.code(), Some(0));

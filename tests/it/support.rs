@@ -108,3 +108,44 @@ pub(crate) fn shown_load(e: &LoadError) -> String {
         .collect();
     lines.join("\n")
 }
+
+/// The stderr lines of a child process, read on a thread of their own, so a test can wait for a line with a
+/// deadline instead of blocking on a pipe.
+pub(crate) struct StderrLines {
+    rx: std::sync::mpsc::Receiver<String>,
+    /// Every line read so far.
+    pub(crate) seen: Vec<String>,
+}
+
+impl StderrLines {
+    /// Takes the child's piped stderr.
+    pub(crate) fn of(child: &mut std::process::Child) -> StderrLines {
+        use std::io::BufRead;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        StderrLines { rx, seen: Vec::new() }
+    }
+
+    /// Reads until a line contains `needle`; fails the test if none comes within 20 s.
+    pub(crate) fn wait_for(&mut self, needle: &str) {
+        loop {
+            match self.rx.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(_) => panic!("no line with `{needle}` in time; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+}

@@ -89,7 +89,7 @@ pub use process::{Client, Event, Exit, Message, Payload, Pid, Received, SpawnOpt
 pub use security::SecurityContext;
 pub use supervision::{ChildState, EventKind, ExitKind, SupervisorEvent};
 pub use testing::{TestOutcome, DEFAULT_TEST_TIMEOUT};
-pub use value::{Map, Value};
+pub use value::{kind as error_kind, ErrorValue, Map, Value};
 
 /// Parses duration text: `250ms`, `1.5s`, `2m`, `1h30m`.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

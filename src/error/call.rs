@@ -4,6 +4,7 @@
 //! Every way a call can fail is a variant that names the entry and says what happened. Traps, limits, denied
 //! capabilities and guest `err(..)` results are ordinary errors: the host and every other instance keep running.
 
+use crate::value::ErrorValue;
 use std::fmt;
 
 use crate::capability::Group;
@@ -203,6 +204,31 @@ impl CallError {
             CallError::Guest { value, .. } | CallError::Raised { value, .. } => value.clone(),
             other => Value::Str(other.to_string()),
         }
+    }
+
+    /// The error with its kind (SPEC §5.2), as a Lua caller gets it: an error a guest returned or raised as it is
+    /// (an error object, or the data of a raised table); a guest's error text as an INTERNAL error that is not
+    /// retryable; the host's errors with the kind that says what went wrong.
+    pub fn to_error_value(&self) -> Value {
+        use crate::value::kind;
+        let k = match self {
+            CallError::Guest { value: Value::Str(s), .. } => {
+                return ErrorValue::new(s.clone()).with_kind(kind::INTERNAL).with_retryable(false).into()
+            }
+            CallError::Guest { value, .. } | CallError::Raised { value, .. } => return value.clone(),
+            CallError::UnknownEntry { .. } => kind::NOT_FOUND,
+            CallError::NotAFunction { .. } | CallError::ArgumentCount { .. } | CallError::Argument { .. } => {
+                kind::INVALID
+            }
+            CallError::Capability(_) => kind::PERMISSION_DENIED,
+            CallError::Busy { .. } => {
+                return ErrorValue::new(self.to_string()).with_kind(kind::UNAVAILABLE).with_retryable(true).into()
+            }
+            CallError::Limit { limit: LimitExceeded::Time { .. }, .. } => kind::TIMEOUT,
+            CallError::Cancelled { .. } => kind::CANCELED,
+            _ => kind::INTERNAL,
+        };
+        ErrorValue::new(self.to_string()).with_kind(k).into()
     }
 }
 

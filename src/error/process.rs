@@ -105,6 +105,36 @@ pub enum ProcessError {
 }
 
 impl ProcessError {
+    /// The kind of the error (SPEC §5.2, the `errors.*` constants), for Lua's error objects.
+    pub fn kind(&self) -> &'static str {
+        use crate::value::kind;
+        match self {
+            ProcessError::UnknownEntry { .. }
+            | ProcessError::UnknownHost { .. }
+            | ProcessError::NoProcess { .. }
+            | ProcessError::UnknownName { .. } => kind::NOT_FOUND,
+            ProcessError::NotAProcess { .. }
+            | ProcessError::Arguments(_)
+            | ProcessError::BadPid { .. }
+            | ProcessError::BadName { .. }
+            | ProcessError::ReservedTopic { .. }
+            | ProcessError::BadPayload { .. } => kind::INVALID,
+            ProcessError::MaxProcesses { .. } | ProcessError::QueueFull { .. } => kind::UNAVAILABLE,
+            ProcessError::NameTaken { .. } => kind::ALREADY_EXISTS,
+            ProcessError::Terminated { .. } => kind::CANCELED,
+            ProcessError::Init(_) => kind::INTERNAL,
+        }
+    }
+
+    /// The error as a [`Value::Error`](crate::Value::Error) with its kind.
+    pub fn to_error_value(&self) -> crate::Value {
+        let e = crate::ErrorValue::new(self.to_string()).with_kind(self.kind());
+        match self.kind() {
+            crate::value::kind::UNAVAILABLE => e.with_retryable(true).into(),
+            _ => e.into(),
+        }
+    }
+
     /// What the user can do about it, for the CLI (never part of the message a guest sees).
     pub fn hint(&self) -> Option<String> {
         match self {

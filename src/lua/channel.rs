@@ -36,6 +36,8 @@ pub(crate) enum Item {
     Payload(Payload),
     /// An event from the mailbox.
     Event(Event),
+    /// A tick of a timer or ticker: a Time object in the host's zone.
+    Time(jiff::Timestamp),
 }
 
 /// Drains a mailbox into channels; implemented by a Lua process's I/O state.

@@ -60,6 +60,8 @@ pub(crate) struct LuaCode {
 /// The compiled Lua entries of one host.
 pub(crate) struct LuaEngine {
     codes: HashMap<EntryId, Arc<LuaCode>>,
+    /// `env.set`'s variables, over the OS environment (SPEC §5.16); this host's only.
+    env_overlay: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// A Lua error as text, without the traceback.
@@ -80,7 +82,19 @@ fn lua_error(code: &LuaCode, e: &mlua::Error) -> CallError {
             limit: LimitExceeded::LuaMemory { limit: code.limits.max_memory },
         };
     }
+    if let Some(value) = external(e) {
+        return CallError::Raised { entry: code.id.clone(), value: Value::Error(Box::new(value)) };
+    }
     CallError::Lua { entry: code.id.clone(), message: error_text(e) }
+}
+
+/// The error object a host function raised, if `e` is one.
+fn external(e: &mlua::Error) -> Option<crate::ErrorValue> {
+    match e {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => external(cause),
+        mlua::Error::ExternalError(ext) => ext.downcast_ref::<crate::ErrorValue>().cloned(),
+        _ => None,
+    }
 }
 
 /// Whether `e` is Lua running out of memory, however it got wrapped on the way out.
@@ -123,7 +137,25 @@ impl LuaEngine {
             return Err(diags);
         }
         super::globals::close_over_imports(&mut codes);
-        Ok(LuaEngine { codes: codes.into_iter().map(|(id, c)| (id, Arc::new(c))).collect() })
+        Ok(LuaEngine {
+            codes: codes.into_iter().map(|(id, c)| (id, Arc::new(c))).collect(),
+            env_overlay: Default::default(),
+        })
+    }
+
+    /// The overlay's value of an environment variable.
+    pub(crate) fn env_overlay(&self, key: &str) -> Option<String> {
+        self.env_overlay.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    }
+
+    /// Sets an environment variable in the overlay.
+    pub(crate) fn set_env_overlay(&self, key: String, value: String) {
+        self.env_overlay.lock().unwrap_or_else(|p| p.into_inner()).insert(key, value);
+    }
+
+    /// Every variable of the overlay.
+    pub(crate) fn env_overlay_all(&self) -> Vec<(String, String)> {
+        self.env_overlay.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// Every compiled Lua entry.
@@ -405,6 +437,10 @@ fn results(code: &LuaCode, r: mlua::Result<MultiValue>) -> Result<Value, CallErr
     match second {
         LuaValue::String(_) => Err(CallError::Guest { entry: id.clone(), value: convert(&second, "error")? }),
         LuaValue::Error(e) => Err(lua_error(code, &e)),
+        LuaValue::UserData(_) => match conv::error_of(&second) {
+            Some(e) => Err(CallError::Guest { entry: id.clone(), value: Value::Error(Box::new(e)) }),
+            None => convert(&first, "result"),
+        },
         _ => convert(&first, "result"),
     }
 }

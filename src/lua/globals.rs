@@ -19,7 +19,7 @@ use crate::id::EntryId;
 use crate::registry::kinds::LUA_MODULES;
 
 /// The built-in modules every Lua entry has as globals, listed in `modules` or not.
-pub(crate) const ALWAYS: &[&str] = &["process", "channel"];
+pub(crate) const ALWAYS: &[&str] = &["process", "channel", "errors", "payload"];
 
 /// An entry's own modules and imports (alias, library).
 type Reach = (Vec<String>, Vec<(String, EntryId)>);

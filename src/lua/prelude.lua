@@ -67,6 +67,53 @@ local function run(f, ...)
   return run(yield(DONE, f(...)))
 end
 
+-- Coroutines started by `coroutine.spawn` in the running invocation (SPEC 5.7). They run when the invocation's
+-- main coroutine waits on the host: each in turn until it waits too, yields, or ends. An error in one fails the
+-- invocation; when the main coroutine returns, the rest are dropped.
+local tasks = {}
+
+local function spawn(f)
+  if type(f) ~= "function" then
+    error("bad argument #1 to 'spawn' (function expected, got " .. type(f) .. ")", 2)
+  end
+  local t = create(function() return finish(xpcall(f, keep)) end)
+  tasks[#tasks + 1] = t
+  return t
+end
+
+-- One resume of a spawned coroutine: "wait" (it waits or yielded), "end", "pause" (preempted), or FAIL.
+local function task_step(t, ok, ...)
+  if ok == nil then return "pause" end
+  if not ok then return FAIL, (...) end
+  if status(t) == "dead" then
+    if (...) == FAIL then return FAIL, (select(2, ...)) end
+    return "end"
+  end
+  return "wait", select("#", ...) == 1 and (...) == PENDING
+end
+
+-- Runs every spawned coroutine once (until it waits); FAIL, err when one failed. After a preemption a PENDING is
+-- not trusted (see `step` below): the coroutine is resumed once more.
+local function run_tasks()
+  local i = 1
+  while tasks[i] do
+    local t, fresh = tasks[i], false
+    local state, detail = task_step(t, slice_resume(t))
+    while state == "pause" or (fresh and state == "wait" and detail) do
+      if state == "pause" then pause() end
+      fresh = state == "pause"
+      state, detail = task_step(t, slice_resume(t))
+    end
+    if state == FAIL then return FAIL, detail end
+    if state == "end" then
+      local n = #tasks
+      for j = i, n do tasks[j] = tasks[j + 1] end
+    else
+      i = i + 1
+    end
+  end
+end
+
 -- The driver: after each resume of the invocation's coroutine, either return its results, or pass a preemption to
 -- the scheduler, or pass what it yielded (a PENDING host call) up to the host, and resume it afterwards.
 --
@@ -79,19 +126,34 @@ local function step(co, fresh, ok, ...)
     pause()
     return step(co, true, slice_resume(co))
   end
-  if not ok then return FAIL, (...) end
+  if not ok then
+    tasks = {}
+    return FAIL, (...)
+  end
   if (...) == DONE then
+    tasks = {}
     if #idle < IDLE_RUNNERS and slice_resume(co) then idle[#idle + 1] = co end
     return select(2, ...)
   end
-  if status(co) == "dead" then return ... end
+  if status(co) == "dead" then
+    tasks = {}
+    return ...
+  end
   if fresh then
     return step(co, false, slice_resume(co))
+  end
+  if tasks[1] then
+    local failed, err = run_tasks()
+    if failed == FAIL then
+      tasks = {}
+      return FAIL, err
+    end
   end
   return step(co, false, slice_resume(co, yield(...)))
 end
 
 local function drive(f, ...)
+  tasks = {}
   local n = #idle
   local co = idle[n]
   if co then idle[n] = nil else co = create(run) end
@@ -148,6 +210,7 @@ local coroutine = {
   running = native.running,
   isyieldable = isyieldable,
   close = native.close,
+  spawn = spawn,
 }
 
 return resolve, call, invoke, drive, coroutine

@@ -48,6 +48,51 @@ const SAFE_GLOBALS: &[&str] = &[
     "_VERSION",
 ];
 
+/// `pcall` and `xpcall` that hand a host error over as Lua code expects it (an error object when the host gave it a
+/// kind, its text otherwise), and the `string` library's functions accepting an error object where a string is
+/// expected (SPEC §5.2). Methods on strings (`s:find(...)`) keep the unwrapped functions: their receiver is a
+/// string.
+const SHIMS: &str = r#"
+local native_pcall, native_xpcall, string, text_or_self, caught = ...
+local type = type
+local function fix(ok, ...)
+  if ok then return ok, ... end
+  return false, caught((...))
+end
+local function pcall(f, ...) return fix(native_pcall(f, ...)) end
+local function xpcall(f, handler, ...)
+  return native_xpcall(f, function(e) return handler(caught(e)) end, ...)
+end
+local wrapped = {}
+for name, f in next, string do
+  wrapped[name] = function(s, ...)
+    if type(s) == "userdata" then s = text_or_self(s) end
+    return f(s, ...)
+  end
+end
+return pcall, xpcall, wrapped
+"#;
+
+/// A caught error as Lua code sees it: a host error with a kind as an error object, any other host error as its
+/// text without the traceback, a value Lua code raised as it is.
+fn caught(lua: &Lua, v: LuaValue) -> mlua::Result<LuaValue> {
+    let LuaValue::Error(e) = &v else { return Ok(v) };
+    let error = crate::value::lua::error_from_mlua(e);
+    if error.kind.is_empty() || error.kind == crate::value::kind::INTERNAL && !is_external(e) {
+        return Ok(LuaValue::String(lua.create_string(&error.message)?));
+    }
+    super::modules::errors::object(lua, error)
+}
+
+/// Whether a host error carries an [`ErrorValue`](crate::ErrorValue) (rather than only text).
+fn is_external(e: &mlua::Error) -> bool {
+    match e {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => is_external(cause),
+        mlua::Error::ExternalError(ext) => ext.downcast_ref::<crate::ErrorValue>().is_some(),
+        _ => false,
+    }
+}
+
 /// The proxies of a state, checked when an invocation ends.
 struct Proxies(RefCell<Vec<Table>>);
 
@@ -79,6 +124,15 @@ pub(super) fn build(lua: &Lua, coroutine: Table) -> mlua::Result<Table> {
     let string: Table = globals.raw_get("string")?;
     patterns::install(lua, &string)?;
     lua.load("getmetatable('').__metatable = false").set_name("=wippy sandbox").exec()?;
+    let (pcall, xpcall, string): (LuaValue, LuaValue, Table) = lua.load(SHIMS).set_name("=wippy shims").call((
+        globals.raw_get::<LuaValue>("pcall")?,
+        globals.raw_get::<LuaValue>("xpcall")?,
+        string,
+        lua.create_function(|lua, v: LuaValue| super::modules::errors::text_or_self(lua, v))?,
+        lua.create_function(caught)?,
+    ))?;
+    base.raw_set("pcall", pcall)?;
+    base.raw_set("xpcall", xpcall)?;
     let string_proxy = proxy(lua, "string", string)?;
     // `string(x)`: the typed-syntax cast to a string (SPEC §5.1).
     if let Some(meta) = string_proxy.metatable() {

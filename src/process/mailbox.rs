@@ -17,34 +17,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
 
 use super::Pid;
-use crate::value::{json, Map, Value};
-
-/// The payload of a message: a [`Value`], or JSON text that becomes one on demand.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Payload {
-    /// A value.
-    Value(Value),
-    /// JSON text of a value (from a WASM guest).
-    Json(String),
-}
-
-impl Payload {
-    /// The payload as a value (JSON text is parsed; text that is not JSON becomes a string).
-    pub fn to_value(&self) -> Value {
-        match self {
-            Payload::Value(v) => v.clone(),
-            Payload::Json(text) => json::parse(text).unwrap_or_else(|_| Value::Str(text.clone())),
-        }
-    }
-
-    /// The payload as JSON text.
-    pub fn to_json(&self) -> String {
-        match self {
-            Payload::Value(v) => json::to_json_string(v),
-            Payload::Json(text) => text.clone(),
-        }
-    }
-}
+pub use crate::value::Payload;
+use crate::value::{Map, Value};
 
 /// A message between processes.
 #[derive(Debug, Clone, PartialEq)]

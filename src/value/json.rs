@@ -1,7 +1,8 @@
 //! JSON <-> [`Value`]: CLI arguments (`wippy call ns:f 6 '{"a":1}'`), CLI output, and the JSON payloads of the
 //! `wippy:process` interface.
 //!
-//! JSON has no bytes: [`Value::Bytes`] becomes a list of numbers on the way out. JSON numbers become integers when
+//! JSON has no bytes: [`Value::Bytes`] becomes a list of numbers on the way out, and no errors: a [`Value::Error`]
+//! becomes its map (`{"message", "kind", ...}`, [`super::ErrorValue`]). JSON numbers become integers when
 //! they are integral and fit an `i64`, floats otherwise. Non-finite floats become `null`.
 
 use super::{Map, Value};
@@ -32,6 +33,7 @@ pub(crate) fn to_json(v: &Value) -> serde_json::Value {
         Value::Bytes(b) => serde_json::Value::Array(b.iter().map(|x| serde_json::Value::from(*x)).collect()),
         Value::List(l) => serde_json::Value::Array(l.iter().map(to_json).collect()),
         Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Value::Error(e) => to_json(&Value::Map(e.to_map())),
     }
 }
 

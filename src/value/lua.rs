@@ -9,11 +9,142 @@
 //! A Lua string that is valid UTF-8 is a string, otherwise bytes. Functions, coroutines and userdata cannot leave
 //! Lua: converting one is an error that says where it is (`args[2].handler`). Nesting is bounded by
 //! [`super::wit::MAX_DEPTH`], which also stops self-referencing tables.
+//!
+//! Errors ([`Value::Error`]) are Lua error objects ([`LuaErrorObject`], SPEC §5.2) both ways; an error Lua raised
+//! from host code (mlua's error value) leaves Lua as an error too, with its text as the message.
 
-use mlua::{Lua, Table, Value as LuaValue};
+use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
 use super::wit::MAX_DEPTH;
-use super::{Map, Value};
+use super::{kind, ErrorValue, Map, Value};
+
+/// The most stack frames an error object records.
+const MAX_FRAMES: usize = 32;
+
+/// One frame of the stack where an error object was made.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// The chunk (file).
+    pub(crate) source: String,
+    /// The line, or -1 for a host function.
+    pub(crate) line: i64,
+    /// The function's name, if Lua knows it.
+    pub(crate) name: String,
+    /// `Lua`, `C` or `main`.
+    pub(crate) what: &'static str,
+}
+
+/// An error object: `e:message()`, `e:kind()`, `e:retryable()`, `e:details()`, `e:stack()`; `tostring(e)` is the
+/// message and `..` works with an error on either side (SPEC §5.2).
+#[derive(Debug, Clone)]
+pub(crate) struct LuaErrorObject {
+    /// The error.
+    pub(crate) error: ErrorValue,
+    /// Where it was made (into Lua): the Lua frames of the current coroutine at that moment.
+    pub(crate) frames: Vec<Frame>,
+}
+
+impl LuaErrorObject {
+    /// An error object for `error`, with the stack of the running Lua code.
+    pub(crate) fn new(lua: &Lua, error: ErrorValue) -> LuaErrorObject {
+        let mut frames = Vec::new();
+        for level in 1..=MAX_FRAMES {
+            let Some(frame) = lua.inspect_stack(level, |d| {
+                let src = d.source();
+                Frame {
+                    source: src.short_src.as_deref().unwrap_or("?").to_owned(),
+                    line: d.current_line().map_or(-1, |l| l as i64),
+                    name: d.names().name.as_deref().unwrap_or("?").to_owned(),
+                    what: src.what,
+                }
+            }) else {
+                break;
+            };
+            // The host's own trampolines are not the user's stack.
+            if !frame.source.starts_with("wippy ") {
+                frames.push(frame);
+            }
+        }
+        LuaErrorObject { error, frames }
+    }
+
+    /// The stack as text, `stack traceback:` and one line per frame.
+    fn stack(&self) -> String {
+        let mut out = String::from("stack traceback:");
+        for f in &self.frames {
+            match f.what {
+                "C" => out.push_str(&format!("\n\t[host]: in function '{}'", f.name)),
+                "main" => out.push_str(&format!("\n\t{}:{}: in main chunk", f.source, f.line)),
+                _ => out.push_str(&format!("\n\t{}:{}: in function '{}'", f.source, f.line, f.name)),
+            }
+        }
+        if self.frames.is_empty() {
+            out.push_str("\n\t[host]");
+        }
+        out
+    }
+}
+
+impl UserData for LuaErrorObject {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("message", |_, e, ()| Ok(e.error.message.clone()));
+        methods.add_method("kind", |_, e, ()| Ok(e.error.kind.clone()));
+        methods.add_method("retryable", |_, e, ()| Ok(e.error.retryable));
+        methods.add_method("details", |lua, e, ()| match &e.error.details {
+            Some(d) if !d.is_empty() => to_lua(lua, &Value::Map(d.clone())),
+            _ => Ok(LuaValue::Nil),
+        });
+        methods.add_method("stack", |_, e, ()| Ok(e.stack()));
+        methods.add_meta_method(MetaMethod::ToString, |_, e, ()| Ok(e.error.message.clone()));
+        methods.add_meta_function(MetaMethod::Concat, |lua, (a, b): (LuaValue, LuaValue)| {
+            let mut out = text_of(&a)?;
+            out.extend_from_slice(&text_of(&b)?);
+            lua.create_string(out)
+        });
+    }
+}
+
+/// A side of `..` with an error object: the error's message, or a string or number as Lua writes it.
+fn text_of(v: &LuaValue) -> mlua::Result<Vec<u8>> {
+    match v {
+        LuaValue::String(s) => Ok(s.as_bytes().to_vec()),
+        LuaValue::Integer(i) => Ok(i.to_string().into_bytes()),
+        LuaValue::Number(n) => Ok(n.to_string().into_bytes()),
+        LuaValue::UserData(u) => match u.borrow::<LuaErrorObject>() {
+            Ok(e) => Ok(e.error.message.clone().into_bytes()),
+            Err(_) => Err(mlua::Error::runtime("attempt to concatenate a userdata value")),
+        },
+        other => Err(mlua::Error::runtime(format!("attempt to concatenate a {} value", other.type_name()))),
+    }
+}
+
+/// The error object `v` is, if it is one.
+pub(crate) fn error_of(v: &LuaValue) -> Option<ErrorValue> {
+    match v {
+        LuaValue::UserData(u) => u.borrow::<LuaErrorObject>().ok().map(|e| e.error.clone()),
+        LuaValue::Error(e) => Some(error_from_mlua(e)),
+        _ => None,
+    }
+}
+
+/// A host error Lua raised (mlua's error value) as an error: the [`ErrorValue`] a host function raised, or its
+/// text (without the traceback mlua adds) as an INTERNAL error.
+pub(crate) fn error_from_mlua(e: &mlua::Error) -> ErrorValue {
+    match e {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => error_from_mlua(cause),
+        mlua::Error::ExternalError(ext) => match ext.downcast_ref::<ErrorValue>() {
+            Some(ev) => ev.clone(),
+            None => ErrorValue::new(ext.to_string()).with_kind(kind::INTERNAL),
+        },
+        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => {
+            ErrorValue::new(m.split("\nstack traceback:").next().unwrap_or(m).trim()).with_kind(kind::INTERNAL)
+        }
+        other => {
+            let text = other.to_string();
+            ErrorValue::new(text.split("\nstack traceback:").next().unwrap_or(&text).trim()).with_kind(kind::INTERNAL)
+        }
+    }
+}
 
 /// Converts a [`Value`] into a Lua value.
 pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
@@ -38,6 +169,7 @@ pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
             }
             LuaValue::Table(t)
         }
+        Value::Error(e) => LuaValue::UserData(lua.create_userdata(LuaErrorObject::new(lua, (**e).clone()))?),
     })
 }
 
@@ -62,11 +194,31 @@ fn convert(v: &LuaValue, path: &str, depth: usize) -> Result<Value, String> {
         LuaValue::Table(t) => table(t, path, depth)?,
         LuaValue::Function(_) => return Err(format!("`{path}` is a function, which cannot leave Lua")),
         LuaValue::Thread(_) => return Err(format!("`{path}` is a coroutine, which cannot leave Lua")),
-        LuaValue::UserData(_) | LuaValue::LightUserData(_) => {
-            return Err(format!("`{path}` is a userdata value, which cannot leave Lua"))
-        }
+        LuaValue::UserData(u) => match u.borrow::<LuaErrorObject>() {
+            Ok(e) => Value::Error(Box::new(e.error.clone())),
+            Err(_) => exported(u, path, depth)?,
+        },
+        LuaValue::Error(e) => Value::Error(Box::new(error_from_mlua(e))),
+        LuaValue::LightUserData(_) => return Err(format!("`{path}` is a userdata value, which cannot leave Lua")),
         other => return Err(format!("`{path}` is a {}, which cannot leave Lua", other.type_name())),
     })
+}
+
+/// A host object leaving Lua: what its `__export` metamethod gives (a payload its data, a Time its RFC 3339 text,
+/// a Duration its nanoseconds), or `nil` for objects without one (channels, futures: SPEC §5.2, as Wippy drops
+/// them).
+fn exported(u: &mlua::AnyUserData, path: &str, depth: usize) -> Result<Value, String> {
+    let export = u.metatable().and_then(|m| m.get::<mlua::Function>("__export"));
+    match export {
+        Ok(f) => {
+            let v: LuaValue = f.call(u.clone()).map_err(|e| format!("`{path}`: {e}"))?;
+            convert(&v, path, depth + 1)
+        }
+        Err(_) => {
+            tracing::debug!(path, "a host object left Lua as nil");
+            Ok(Value::Nil)
+        }
+    }
 }
 
 fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {

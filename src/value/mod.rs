@@ -12,18 +12,22 @@
 //! A [`Map`] keeps insertion order and has string keys, so a record that goes out of a guest and back in keeps its
 //! field order.
 
+mod error;
 pub(crate) mod json;
 pub(crate) mod lua;
+mod payload;
 pub(crate) mod wit;
 
 use std::fmt;
 
+pub use error::{kind, ErrorValue};
 pub(crate) use indexmap::IndexMap;
+pub use payload::Payload;
 
 /// An ordered map with string keys.
 pub type Map = IndexMap<String, Value>;
 
-/// A dynamically typed value: nil, bool, integer, float, string, bytes, list or map.
+/// A dynamically typed value: nil, bool, integer, float, string, bytes, list, map or error.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Value {
     /// The absent value (`nil` in Lua, `null` in JSON, `none` for a WIT option).
@@ -43,6 +47,8 @@ pub enum Value {
     List(Vec<Value>),
     /// An ordered map with string keys.
     Map(Map),
+    /// An error with a kind (Lua's error objects; [`ErrorValue`]).
+    Error(Box<ErrorValue>),
 }
 
 impl Value {
@@ -57,6 +63,7 @@ impl Value {
             Value::Bytes(_) => "bytes",
             Value::List(_) => "list",
             Value::Map(_) => "map",
+            Value::Error(_) => "error",
         }
     }
 
@@ -126,10 +133,14 @@ impl Value {
     }
 }
 
-/// Values print as compact JSON (bytes as a list of numbers), which is also what the CLI shows.
+/// Values print as compact JSON (bytes as a list of numbers), which is also what the CLI shows; an error prints
+/// as its text (`context: message`).
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&json::to_json_string(self))
+        match self {
+            Value::Error(e) => e.fmt(f),
+            other => f.write_str(&json::to_json_string(other)),
+        }
     }
 }
 

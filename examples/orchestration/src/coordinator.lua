@@ -45,7 +45,7 @@ function main(...)
         print("job " .. w.job .. " failed: " .. tostring(event.result.error) .. "; retrying")
         start(w.job, w.attempt + 1)
       else
-        failures[tostring(w.job)] = event.result.error
+        failures[tostring(w.job)] = tostring(event.result.error)
         pending = pending - 1
       end
     end

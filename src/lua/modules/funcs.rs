@@ -12,12 +12,13 @@ use std::sync::{Arc, Mutex};
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value as LuaValue};
 use tokio::task::JoinHandle;
 
+use super::errors::fail;
 use super::{to_value, LuaChannel, LuaPayload};
 use crate::error::CallError;
 use crate::lua::channel::{Chan, Item};
 use crate::lua::invocation::current;
 use crate::process::Payload;
-use crate::value::{lua as conv, Value};
+use crate::value::{kind, lua as conv, ErrorValue, Value};
 
 fn args(rest: MultiValue) -> mlua::Result<Vec<Value>> {
     rest.iter().enumerate().map(|(i, v)| to_value(v, &format!("argument {}", i + 2))).collect()
@@ -52,7 +53,7 @@ struct FutureState {
 
 /// `nil, err` for a Lua caller.
 fn failure(lua: &Lua, e: &CallError) -> mlua::Result<(LuaValue, LuaValue)> {
-    Ok((LuaValue::Nil, conv::to_lua(lua, &e.to_value())?))
+    Ok((LuaValue::Nil, conv::to_lua(lua, &e.to_error_value())?))
 }
 
 /// A call in flight.
@@ -71,16 +72,25 @@ impl UserData for LuaFuture {
         methods.add_method("result", |lua, f, ()| {
             let state = f.lock();
             match &state.done {
-                Some(Ok(v)) => {
-                    Ok((LuaValue::UserData(lua.create_userdata(LuaPayload(Payload::Value(v.clone())))?), LuaValue::Nil))
-                }
+                Some(Ok(v)) => Ok((
+                    LuaValue::UserData(lua.create_userdata(LuaPayload::new(Payload::Value(v.clone())))?),
+                    LuaValue::Nil,
+                )),
                 Some(Err(e)) => failure(lua, e),
-                None if state.canceled => Ok((LuaValue::Nil, LuaValue::String(lua.create_string("canceled")?))),
+                None if state.canceled => fail(lua, kind::CANCELED, "canceled"),
                 None => Ok((LuaValue::Nil, LuaValue::Nil)),
             }
         });
         methods.add_method("error", |lua, f, ()| match &f.lock().done {
-            Some(Err(e)) => Ok((conv::to_lua(lua, &e.to_value())?, true)),
+            // Wippy's `error()` reports any failure as INTERNAL "async call failed: ...".
+            Some(Err(e)) => {
+                let inner = match e.to_error_value() {
+                    Value::Error(inner) => *inner,
+                    other => ErrorValue::new(other.to_string()),
+                };
+                let e = ErrorValue { kind: kind::INTERNAL.to_owned(), ..inner }.wrapped("async call failed");
+                Ok((conv::to_lua(lua, &e.into())?, true))
+            }
             _ => Ok((LuaValue::Nil, false)),
         });
         methods.add_method("cancel", |_, f, ()| {
@@ -108,7 +118,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         "call",
         lua.create_async_function(|lua, (id, rest): (String, MultiValue)| async move {
             if let Some(why) = malformed(&id) {
-                return Ok((LuaValue::Nil, LuaValue::String(lua.create_string(why)?)));
+                return fail(&lua, kind::INVALID, why);
             }
             let call = start(id, rest)?;
             match call.await {
@@ -121,7 +131,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         "async",
         lua.create_function(|lua, (id, rest): (String, MultiValue)| {
             if let Some(why) = malformed(&id) {
-                return Ok((LuaValue::Nil, LuaValue::String(lua.create_string(why)?)));
+                return fail(lua, kind::INVALID, why);
             }
             let call = start(id, rest)?;
             let state = Arc::new(Mutex::new(FutureState::default()));
@@ -131,7 +141,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                 let result = call.await;
                 let item = match &result {
                     Ok(v) => Item::Payload(Payload::Value(v.clone())),
-                    Err(e) => Item::Value(e.to_value()),
+                    Err(e) => Item::Value(e.to_error_value()),
                 };
                 s.lock().unwrap_or_else(|p| p.into_inner()).done = Some(result);
                 r.push(item);

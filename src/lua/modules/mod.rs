@@ -5,9 +5,15 @@
 //! through [`super::invocation::current`].
 
 pub(super) mod channel;
+pub(super) mod env;
+pub(crate) mod errors;
 pub(super) mod funcs;
+pub(crate) mod json;
+pub(super) mod logger;
+pub(crate) mod payload;
 pub(super) mod process;
 pub(super) mod time;
+pub(super) mod uuid;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,8 +23,9 @@ use std::time::Duration;
 use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue};
 
 use super::channel::{Case, Chan, Item};
-use crate::process::{Message, Payload};
+use crate::process::Message;
 use crate::value::lua as conv;
+pub(crate) use payload::LuaPayload;
 
 /// The module tables built in a state so far.
 #[derive(Default)]
@@ -37,6 +44,12 @@ pub(super) fn get(lua: &Lua, name: &str) -> mlua::Result<Table> {
         "process" => ("process", process::module(lua)?),
         "time" => ("time", time::module(lua)?),
         "channel" => ("channel", channel::module(lua)?),
+        "errors" => ("errors", errors::module(lua)?),
+        "json" => ("json", json::module(lua)?),
+        "uuid" => ("uuid", uuid::module(lua)?),
+        "env" => ("env", env::module(lua)?),
+        "logger" => ("logger", logger::module(lua)?),
+        "payload" => ("payload", payload::module(lua)?),
         other => return Err(mlua::Error::runtime(format!("no built-in module `{other}`"))),
     };
     let table = super::sandbox::proxy(lua, key, real)?;
@@ -52,8 +65,9 @@ pub(super) fn item_to_lua(lua: &Lua, item: Item) -> mlua::Result<LuaValue> {
         Item::Lua(v) => v,
         Item::Value(v) => conv::to_lua(lua, &v)?,
         Item::Message(m) => LuaValue::UserData(lua.create_userdata(LuaMessage(m))?),
-        Item::Payload(p) => LuaValue::UserData(lua.create_userdata(LuaPayload(p))?),
+        Item::Payload(p) => LuaValue::UserData(lua.create_userdata(LuaPayload::new(p))?),
         Item::Event(e) => conv::to_lua(lua, &event_value(&e))?,
+        Item::Time(ts) => time::time_value(lua, time::LuaTime { ts, loc: time::Location::local() })?,
     })
 }
 
@@ -72,13 +86,13 @@ fn event_value(e: &crate::process::Event) -> crate::value::Value {
     m.insert("from".into(), e.from().map_or(Value::Nil, |p| Value::from(p.as_str())));
     match e {
         Event::Exit(x) => {
-            let error = x.error.clone().unwrap_or(Value::Nil);
+            let error = x.error.as_ref().map_or(Value::Nil, error_object);
             m.insert("result".into(), Value::map([("value", x.value.clone()), ("error", error)]));
             m.insert("value".into(), x.value.clone());
             m.insert("at".into(), seconds(x.at));
         }
         Event::LinkDown { error, .. } => {
-            m.insert("result".into(), Value::map([("value", Value::Nil), ("error", error.clone())]));
+            m.insert("result".into(), Value::map([("value", Value::Nil), ("error", error_object(error))]));
             m.insert("value".into(), Value::Nil);
             m.insert("at".into(), seconds(std::time::SystemTime::now()));
         }
@@ -91,19 +105,24 @@ fn event_value(e: &crate::process::Event) -> crate::value::Value {
     Value::Map(m)
 }
 
-/// A duration argument: milliseconds as a number, or text like `250ms`, `1.5s`.
-pub(super) fn duration(v: &LuaValue) -> mlua::Result<Duration> {
-    match v {
-        LuaValue::Integer(i) if *i >= 0 => Ok(Duration::from_millis(*i as u64)),
-        LuaValue::Number(n) => crate::duration::from_millis_f64(*n).ok_or_else(|| {
-            mlua::Error::runtime(format!("invalid duration {n}: use milliseconds >= 0 or text like \"250ms\""))
-        }),
-        LuaValue::String(s) => crate::duration::parse(&s.to_string_lossy()).map_err(mlua::Error::runtime),
-        other => Err(mlua::Error::runtime(format!(
-            "expected a duration (milliseconds or text like \"250ms\"), got a {}",
-            other.type_name()
-        ))),
+/// The error of an EXIT or LINK_DOWN as Lua sees it: an error object (the host's text as one, CANCELED for a
+/// termination or cancellation, INTERNAL otherwise), or the data a process raised.
+fn error_object(e: &crate::value::Value) -> crate::value::Value {
+    use crate::value::{kind, ErrorValue, Value};
+    match e {
+        Value::Str(s) => {
+            let k = if s == "terminated" || s.contains("cancelled") { kind::CANCELED } else { kind::INTERNAL };
+            ErrorValue::new(s.clone()).with_kind(k).into()
+        }
+        other => other.clone(),
     }
+}
+
+/// A duration argument (SPEC §5.5): nanoseconds as a number, Go's text like `250ms`, or a Duration object;
+/// negative durations count as zero.
+pub(super) fn duration(v: &LuaValue) -> mlua::Result<Duration> {
+    let ns = time::duration_arg(v).map_err(mlua::Error::runtime)?;
+    Ok(Duration::from_nanos(ns.max(0) as u64))
 }
 
 /// Converts a Lua value for the host, as a Lua error naming `what` when it cannot leave Lua.
@@ -117,12 +136,16 @@ pub(super) struct LuaChannel(pub Arc<Chan>);
 
 impl UserData for LuaChannel {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_async_method("send", |_, this, v: LuaValue| async move {
-            this.0.send(Item::Lua(v)).await.map_err(|_| mlua::Error::runtime("send on closed channel"))?;
+        // The channel is taken out of the userdata before waiting: another coroutine of the invocation may use
+        // the same channel meanwhile (a borrow held across the wait would refuse it).
+        methods.add_async_function("send", |_, (this, v): (AnyUserData, LuaValue)| async move {
+            let chan = this.borrow::<LuaChannel>()?.0.clone();
+            chan.send(Item::Lua(v)).await.map_err(|_| mlua::Error::runtime("send on closed channel"))?;
             Ok(true)
         });
-        methods.add_async_method("receive", |lua, this, ()| async move {
-            match this.0.receive().await {
+        methods.add_async_function("receive", |lua, this: AnyUserData| async move {
+            let chan = this.borrow::<LuaChannel>()?.0.clone();
+            match chan.receive().await {
                 Some(item) => Ok((item_to_lua(&lua, item)?, true)),
                 None => Ok((LuaValue::Nil, false)),
             }
@@ -156,16 +179,7 @@ impl UserData for LuaMessage {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("topic", |_, this, ()| Ok(this.0.topic.clone()));
         methods.add_method("from", |_, this, ()| Ok(this.0.from.as_ref().map(|p| p.to_string())));
-        methods.add_method("payload", |_, this, ()| Ok(LuaPayload(this.0.payload.clone())));
+        methods.add_method("payload", |_, this, ()| Ok(LuaPayload::new(this.0.payload.clone())));
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(format!("message({})", this.0.topic)));
-    }
-}
-
-/// A message payload: `:data()` returns the sent value.
-pub(super) struct LuaPayload(pub Payload);
-
-impl UserData for LuaPayload {
-    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("data", |lua, this, ()| conv::to_lua(lua, &this.0.to_value()));
     }
 }

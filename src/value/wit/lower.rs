@@ -45,6 +45,15 @@ pub(super) fn same_name(wit: &str, key: &str) -> bool {
 }
 
 pub(super) fn lower_at(value: &Value, ty: &Type, path: &mut Path) -> Result<Val, ConvertError> {
+    // An error has no WIT type of its own: its text where a string is expected, its map anywhere else.
+    match value {
+        Value::Error(e) if matches!(ty, Type::String) => Ok(Val::String(e.to_string())),
+        Value::Error(e) => lower_plain(&Value::Map(e.to_map()), ty, path),
+        other => lower_plain(other, ty, path),
+    }
+}
+
+fn lower_plain(value: &Value, ty: &Type, path: &mut Path) -> Result<Val, ConvertError> {
     path.depth_check(ty)?;
     Ok(match ty {
         Type::Bool => match value {

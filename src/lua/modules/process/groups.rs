@@ -5,6 +5,7 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use super::{outcome, payload};
 use crate::lua::invocation::current;
+use crate::lua::modules::errors::raise;
 use crate::process::Payload;
 use crate::value::{lua as conv, Value};
 
@@ -44,7 +45,7 @@ pub(super) fn table(lua: &Lua) -> mlua::Result<Table> {
             let from = ctx.proc_if_any().map(|p| p.record.pid.clone());
             match ctx.system().broadcast(from.as_ref(), &group, &topic, Payload::Value(payload)) {
                 Ok(n) => Ok((LuaValue::Integer(n as i64), LuaValue::Nil)),
-                Err(e) => Err(mlua::Error::runtime(e.to_string())),
+                Err(e) => Err(raise(e.kind(), e.to_string())),
             }
         })?,
     )?;

@@ -19,6 +19,7 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use super::to_value;
 use crate::error::ProcessError;
+use crate::value::lua as conv;
 use crate::value::Value;
 
 /// Builds the module table.
@@ -28,9 +29,9 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     spawning::add(lua, &m)?;
     signals::add(lua, &m)?;
     receiving::add(lua, &m)?;
-    m.set("registry", registry::table(lua)?)?;
-    m.set("pg", groups::table(lua)?)?;
-    m.set("event", events(lua)?)?;
+    m.set("registry", crate::lua::sandbox::proxy(lua, "process.registry", registry::table(lua)?)?)?;
+    m.set("pg", crate::lua::sandbox::proxy(lua, "process.pg", groups::table(lua)?)?)?;
+    m.set("event", crate::lua::sandbox::proxy(lua, "process.event", events(lua)?)?)?;
     Ok(m)
 }
 
@@ -60,6 +61,6 @@ fn outcome(lua: &Lua, r: Result<(), ProcessError>) -> mlua::Result<(LuaValue, Lu
         Err(ProcessError::ReservedTopic { topic }) => {
             Err(mlua::Error::runtime(ProcessError::ReservedTopic { topic }.to_string()))
         }
-        Err(e) => Ok((LuaValue::Nil, LuaValue::String(lua.create_string(e.to_string())?))),
+        Err(e) => Ok((LuaValue::Nil, conv::to_lua(lua, &e.to_error_value())?)),
     }
 }

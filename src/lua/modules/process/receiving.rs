@@ -10,6 +10,8 @@ use mlua::{Lua, Table, Value as LuaValue};
 use super::super::{duration, item_to_lua, LuaChannel};
 use crate::lua::channel::{select, Case, Selected};
 use crate::lua::invocation::current;
+use crate::lua::modules::errors::fail;
+use crate::value::kind;
 
 /// Adds the functions to `m`.
 pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
@@ -20,7 +22,7 @@ pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (topic, opts): (String, Option<Table>)| {
             if topic.is_empty() || topic.starts_with('@') {
                 let why = format!("invalid topic `{topic}`: topics are not empty and do not start with `@`");
-                return Ok((LuaValue::Nil, LuaValue::String(lua.create_string(why)?)));
+                return fail(lua, kind::INVALID, why);
             }
             let messages = match opts {
                 Some(t) => t.get::<Option<bool>>("message")?.unwrap_or(false),
@@ -39,9 +41,9 @@ pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
                 .0
                 .clone();
             if current()?.proc().unlisten(&chan) {
-                Ok((true, LuaValue::Nil))
+                Ok((LuaValue::Boolean(true), LuaValue::Nil))
             } else {
-                Ok((false, LuaValue::String(lua.create_string("channel not found")?)))
+                Ok((LuaValue::Boolean(false), fail(lua, kind::NOT_FOUND, "channel not found")?.1))
             }
         })?,
     )?;

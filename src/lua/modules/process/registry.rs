@@ -5,6 +5,8 @@ use mlua::{Lua, Table, Value as LuaValue};
 
 use super::outcome;
 use crate::lua::invocation::current;
+use crate::lua::modules::errors::fail;
+use crate::value::kind;
 
 /// The `process.registry` table.
 pub(super) fn table(lua: &Lua) -> mlua::Result<Table> {
@@ -21,7 +23,7 @@ pub(super) fn table(lua: &Lua) -> mlua::Result<Table> {
         "lookup",
         lua.create_function(|lua, name: String| match current()?.system().lookup(&name) {
             Some(pid) => Ok((LuaValue::String(lua.create_string(pid.to_string())?), LuaValue::Nil)),
-            None => Ok((LuaValue::Nil, LuaValue::String(lua.create_string("name not registered")?))),
+            None => fail(lua, kind::NOT_FOUND, "name not registered"),
         })?,
     )?;
     for (scope, n) in [("LOCAL", 0), ("CONSISTENT", 1), ("EVENTUAL", 2), ("STRONG", 3)] {

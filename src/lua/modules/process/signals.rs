@@ -6,7 +6,9 @@ use super::super::duration;
 use super::outcome;
 use crate::error::ProcessError;
 use crate::lua::invocation::current;
+use crate::lua::modules::errors::fail;
 use crate::process::{Pid, System};
+use crate::value::kind;
 use crate::value::Value;
 
 /// Adds the functions to `m`.
@@ -64,7 +66,7 @@ fn add_options(lua: &Lua, m: &Table) -> mlua::Result<()> {
     m.set(
         "set_options",
         lua.create_function(|lua, opts: LuaValue| {
-            let refuse = |why: String| Ok((false, LuaValue::String(lua.create_string(why)?)));
+            let refuse = |why: String| Ok((LuaValue::Boolean(false), fail(lua, kind::INVALID, why)?.1));
             let LuaValue::Table(opts) = opts else {
                 return refuse(format!("options must be a table, got a {}", opts.type_name()));
             };
@@ -84,7 +86,7 @@ fn add_options(lua: &Lua, m: &Table) -> mlua::Result<()> {
                 let me = ctx.proc().record.pid.clone();
                 ctx.system().set_trap_links(&me, trap);
             }
-            Ok((true, LuaValue::Nil))
+            Ok((LuaValue::Boolean(true), LuaValue::Nil))
         })?,
     )?;
     m.set(

@@ -5,7 +5,7 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 use super::super::to_value;
 use crate::lua::invocation::current;
 use crate::process::{SpawnOptions, SpawnRequest};
-use crate::value::Value;
+use crate::value::{lua as conv, Value};
 
 /// Adds the four spawns to `m`.
 pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
@@ -31,7 +31,7 @@ fn spawn_fn(lua: &Lua, opts: SpawnOptions) -> mlua::Result<mlua::Function> {
         }
         match ctx.system().spawn(req).await {
             Ok((pid, _)) => Ok((LuaValue::String(lua.create_string(pid.as_str())?), LuaValue::Nil)),
-            Err(e) => Ok((LuaValue::Nil, LuaValue::String(lua.create_string(e.to_string())?))),
+            Err(e) => Ok((LuaValue::Nil, conv::to_lua(&lua, &e.to_error_value())?)),
         }
     })
 }

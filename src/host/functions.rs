@@ -4,13 +4,17 @@
 //! WASM entry as a [`crate::wasm::WasmFunction`] and a Lua entry as a [`crate::lua::LuaFunction`], and a call
 //! dispatches on nothing but the ID. The process system holds the table as its [`Functions`], so guests reach it
 //! (`funcs`) from any invocation.
+//!
+//! A process entry with `meta.default_host` is callable too (SPEC §5.3): the call spawns it on that host with the
+//! arguments, monitored, and its EXIT is the result (its value, or its error as the call's error). If the call is
+//! dropped first (a deadline, a cancelled caller), the process is terminated.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::CallError;
 use crate::id::EntryId;
-use crate::process::{BoxFuture, CallEnv, Function, Functions};
+use crate::process::{BoxFuture, CallEnv, Client, Event, Function, Functions, Pid, System};
 use crate::registry::fields::closest;
 use crate::registry::Registry;
 use crate::value::Value;
@@ -35,7 +39,9 @@ impl FunctionTable {
     fn not_a_function(&self, id: &str) -> CallError {
         if let Some(entry) = self.registry.get(id) {
             let hint = if entry.kind.is_process() {
-                format!("spawn it as a process, or run it with `wippy run -x {id}`")
+                format!(
+                    "spawn it as a process, run it with `wippy run -x {id}`, or give it `meta.default_host` to call it"
+                )
             } else {
                 "only `function.wat`, `function.wasm` and `function.lua` entries can be called".to_owned()
             };
@@ -48,12 +54,66 @@ impl FunctionTable {
 
 impl Functions for FunctionTable {
     fn call(&self, env: CallEnv, id: &str, args: Vec<Value>) -> BoxFuture<'_, Result<Value, CallError>> {
-        match self.map.get(id) {
-            Some(f) => f.call(env, args),
-            None => {
-                let e = self.not_a_function(id);
-                Box::pin(async move { Err(e) })
+        if let Some(f) = self.map.get(id) {
+            return f.call(env, args);
+        }
+        if let Some((entry, host)) = self.default_host(id) {
+            return Box::pin(run_as_process(env, entry, host, args));
+        }
+        let e = self.not_a_function(id);
+        Box::pin(async move { Err(e) })
+    }
+}
+
+impl FunctionTable {
+    /// The process entry `id` and its `meta.default_host`, if it has one.
+    fn default_host(&self, id: &str) -> Option<(EntryId, String)> {
+        let entry = self.registry.get(id)?;
+        if !entry.kind.is_process() {
+            return None;
+        }
+        let host = entry.meta.get("default_host")?.as_str()?;
+        Some((entry.id.clone(), host.to_owned()))
+    }
+}
+
+/// Terminates a process when dropped before [`Reaper::done`].
+struct Reaper {
+    system: Arc<System>,
+    pid: Option<Pid>,
+}
+
+impl Reaper {
+    fn done(&mut self) {
+        self.pid = None;
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            self.system.terminate(pid.as_str(), Value::from("the call that started it was dropped"));
+        }
+    }
+}
+
+/// Calls a process entry: spawns it on `host` and waits for its EXIT.
+async fn run_as_process(env: CallEnv, entry: EntryId, host: String, args: Vec<Value>) -> Result<Value, CallError> {
+    let mut client = Client::new(&env.system, (*env.context).clone());
+    let started = client.spawn_monitored(entry.as_str(), &host, args).await;
+    let pid = started.map_err(|e| CallError::Instantiate { entry: entry.clone(), message: e.to_string() })?;
+    let mut reaper = Reaper { system: env.system.clone(), pid: Some(pid.clone()) };
+    loop {
+        match client.next_event().await {
+            Some(Event::Exit(x)) if x.from == pid => {
+                reaper.done();
+                return match x.error {
+                    None => Ok(x.value),
+                    Some(value) => Err(CallError::Guest { entry, value }),
+                };
             }
+            Some(_) => continue,
+            None => return Err(CallError::Cancelled { entry, message: "the caller was terminated".into() }),
         }
     }
 }

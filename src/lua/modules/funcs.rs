@@ -8,6 +8,7 @@
 //! Calls run under the caller's security context, one `funcs` level deeper.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use mlua::{Lua, MultiValue, Table, UserData, UserDataMethods, Value as LuaValue};
 use tokio::task::JoinHandle;
@@ -18,20 +19,39 @@ use crate::error::CallError;
 use crate::lua::channel::{Chan, Item};
 use crate::lua::invocation::current;
 use crate::process::Payload;
+use crate::security::SecurityContext;
 use crate::value::{kind, lua as conv, ErrorValue, Value};
 
 fn args(rest: MultiValue) -> mlua::Result<Vec<Value>> {
     rest.iter().enumerate().map(|(i, v)| to_value(v, &format!("argument {}", i + 2))).collect()
 }
 
+/// What an executor (`funcs.new()`, SPEC §5.3) changes about the calls it makes: the security context they run
+/// under and a timeout.
+#[derive(Clone, Default)]
+pub(crate) struct CallSettings {
+    /// The context the callee gets instead of the caller's.
+    pub(crate) context: Option<Arc<SecurityContext>>,
+    /// A deadline this long after the call starts (the caller's own deadline still applies).
+    pub(crate) timeout: Option<Duration>,
+}
+
 /// Starts a call from the current invocation.
 fn start(
     id: String,
     rest: MultiValue,
+    settings: &CallSettings,
 ) -> mlua::Result<impl std::future::Future<Output = Result<Value, CallError>> + Send> {
     let ctx = current()?;
     let args = args(rest)?;
-    let (env, caller) = (ctx.call_env(), ctx.code.id.clone());
+    let (mut env, caller) = (ctx.call_env(), ctx.code.id.clone());
+    if let Some(c) = &settings.context {
+        env.context = c.clone();
+    }
+    if let Some(t) = settings.timeout {
+        let own = Instant::now() + t;
+        env.deadline = Some(env.deadline.map_or(own, |d| d.min(own)));
+    }
     Ok(async move { env.call_nested(&caller, &id, args).await })
 }
 
@@ -111,44 +131,57 @@ impl LuaFuture {
     }
 }
 
+/// `funcs.call` (or an executor's `call`): `v, nil` or `nil, err`.
+pub(crate) async fn call_with(lua: Lua, settings: CallSettings, id: String, rest: MultiValue) -> Out {
+    if let Some(why) = malformed(&id) {
+        return fail(&lua, kind::INVALID, why);
+    }
+    let call = start(id, rest, &settings)?;
+    match call.await {
+        Ok(v) => Ok((conv::to_lua(&lua, &v)?, LuaValue::Nil)),
+        Err(e) => failure(&lua, &e),
+    }
+}
+
+/// `funcs.async` (or an executor's `async`): a future, or `nil, err`.
+pub(crate) fn async_with(lua: &Lua, settings: &CallSettings, id: String, rest: MultiValue) -> Out {
+    if let Some(why) = malformed(&id) {
+        return fail(lua, kind::INVALID, why);
+    }
+    let call = start(id, rest, settings)?;
+    let state = Arc::new(Mutex::new(FutureState::default()));
+    let response = Chan::new(1);
+    let (s, r) = (state.clone(), response.clone());
+    let task = crate::lua::invocation::spawn_tracked(async move {
+        let result = call.await;
+        let item = match &result {
+            Ok(v) => Item::Payload(Payload::Value(v.clone())),
+            Err(e) => Item::Value(e.to_error_value()),
+        };
+        s.lock().unwrap_or_else(|p| p.into_inner()).done = Some(result);
+        r.push(item);
+        r.close();
+    });
+    Ok((LuaValue::UserData(lua.create_userdata(LuaFuture { state, response, task })?), LuaValue::Nil))
+}
+
+type Out = mlua::Result<(LuaValue, LuaValue)>;
+
 /// Builds the module table.
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
     m.set(
         "call",
-        lua.create_async_function(|lua, (id, rest): (String, MultiValue)| async move {
-            if let Some(why) = malformed(&id) {
-                return fail(&lua, kind::INVALID, why);
-            }
-            let call = start(id, rest)?;
-            match call.await {
-                Ok(v) => Ok((conv::to_lua(&lua, &v)?, LuaValue::Nil)),
-                Err(e) => failure(&lua, &e),
-            }
+        lua.create_async_function(|lua, (id, rest): (String, MultiValue)| {
+            call_with(lua, CallSettings::default(), id, rest)
         })?,
     )?;
     m.set(
         "async",
         lua.create_function(|lua, (id, rest): (String, MultiValue)| {
-            if let Some(why) = malformed(&id) {
-                return fail(lua, kind::INVALID, why);
-            }
-            let call = start(id, rest)?;
-            let state = Arc::new(Mutex::new(FutureState::default()));
-            let response = Chan::new(1);
-            let (s, r) = (state.clone(), response.clone());
-            let task = crate::lua::invocation::spawn_tracked(async move {
-                let result = call.await;
-                let item = match &result {
-                    Ok(v) => Item::Payload(Payload::Value(v.clone())),
-                    Err(e) => Item::Value(e.to_error_value()),
-                };
-                s.lock().unwrap_or_else(|p| p.into_inner()).done = Some(result);
-                r.push(item);
-                r.close();
-            });
-            Ok((LuaValue::UserData(lua.create_userdata(LuaFuture { state, response, task })?), LuaValue::Nil))
+            async_with(lua, &CallSettings::default(), id, rest)
         })?,
     )?;
+    m.set("new", lua.create_function(|_, ()| super::executor::Executor::new())?)?;
     Ok(m)
 }

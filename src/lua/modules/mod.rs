@@ -5,13 +5,16 @@
 //! through [`super::invocation::current`].
 
 pub(super) mod channel;
+pub(super) mod ctx;
 pub(super) mod env;
 pub(crate) mod errors;
+pub(super) mod executor;
 pub(super) mod funcs;
 pub(crate) mod json;
 pub(super) mod logger;
 pub(crate) mod payload;
 pub(super) mod process;
+pub(super) mod security;
 pub(super) mod time;
 pub(super) mod uuid;
 
@@ -50,6 +53,8 @@ pub(super) fn get(lua: &Lua, name: &str) -> mlua::Result<Table> {
         "env" => ("env", env::module(lua)?),
         "logger" => ("logger", logger::module(lua)?),
         "payload" => ("payload", payload::module(lua)?),
+        "security" => ("security", security::module(lua)?),
+        "ctx" => ("ctx", ctx::module(lua)?),
         other => return Err(mlua::Error::runtime(format!("no built-in module `{other}`"))),
     };
     let table = super::sandbox::proxy(lua, key, real)?;

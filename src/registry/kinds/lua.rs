@@ -8,7 +8,7 @@ use crate::registry::yaml::Node;
 
 /// The built-in Lua modules an entry's `modules` may list.
 pub(crate) const LUA_MODULES: &[&str] =
-    &["funcs", "process", "time", "channel", "errors", "json", "uuid", "env", "logger", "payload"];
+    &["funcs", "process", "time", "channel", "errors", "json", "uuid", "env", "logger", "payload", "security", "ctx"];
 
 /// What a Lua entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

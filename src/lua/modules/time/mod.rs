@@ -23,7 +23,7 @@ use super::errors::fail;
 use super::LuaChannel;
 use crate::lua::channel::{Chan, Item};
 use crate::value::kind;
-pub(crate) use duration::arg as duration_arg;
+pub(crate) use duration::{arg as duration_arg, parse as parse_duration_text};
 pub(crate) use objects::{time_value, Location, LuaDuration, LuaTime};
 
 /// How many ticks a ticker's channel holds before it drops them.

@@ -3,6 +3,8 @@
 //! runtime's own costs: a CPU-bound Lua loop under preemption against the same loop in a bare Lua state, and the
 //! same loops run concurrently on one worker thread against two.
 //!
+//! Last, the load time of typed Lua (`lua/load`): what erasing Wippy's type annotations costs per 1,000 lines.
+//!
 //! Run: `cargo bench --bench lua`. Results go to BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
@@ -146,5 +148,60 @@ fn runtime_costs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, runtime_costs);
+/// A 1,000-line Lua source: 250 four-line functions, with Wippy's type annotations or without.
+fn thousand_lines(typed: bool) -> String {
+    let mut out = String::new();
+    for i in 0..250 {
+        if typed {
+            out.push_str(&format!("local function f{i}(a: number, b: string?): (number, string)\n"));
+            out.push_str("  local x: number = a + 1\n  return x, (b or \"\") :: string\nend\n");
+        } else {
+            out.push_str(&format!("local function f{i}(a, b)\n"));
+            out.push_str("  local x = a + 1\n  return x, (b or \"\")\nend\n");
+        }
+    }
+    out
+}
+
+/// A project whose one Lua entry is `source`.
+fn project_with(dir: &std::path::Path, source: &str) {
+    std::fs::create_dir_all(dir).expect("project dir");
+    std::fs::write(dir.join("code.lua"), source).expect("source");
+    let index = "version: \"1.0\"\nnamespace: t\nentries:\n  - {name: f, kind: library.lua, source: file://code.lua}\n";
+    std::fs::write(dir.join("_index.yaml"), index).expect("index");
+}
+
+/// Load time of 1,000 lines of typed Lua against the same lines untyped and an empty entry (every source is read
+/// by the typed parser first, then compiled), and Lua's own compile of the untyped lines: the erasure's cost at
+/// load is typed minus empty minus the compile.
+fn typed_erasure(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let projects: Vec<(&str, std::path::PathBuf)> = [
+        ("typed-1000-lines", thousand_lines(true)),
+        ("plain-1000-lines", thousand_lines(false)),
+        ("empty", String::new()),
+    ]
+    .into_iter()
+    .map(|(name, src)| {
+        let dir = tmp.path().join(name);
+        project_with(&dir, &src);
+        (name, dir)
+    })
+    .collect();
+    let mut g = c.benchmark_group("lua/load");
+    g.sample_size(20);
+    for (name, dir) in &projects {
+        g.bench_function(*name, |b| {
+            b.iter(|| HostBuilder::new(dir).instance_slots(16).code_cache(None).build().expect("loads"))
+        });
+    }
+    let plain = thousand_lines(false);
+    g.bench_function("mlua-compile-1000-lines", |b| {
+        let lua = mlua::Lua::new();
+        b.iter(|| lua.load(&plain).into_function().expect("compiles"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, runtime_costs, typed_erasure);
 criterion_main!(benches);

@@ -62,6 +62,8 @@ pub(crate) struct LuaEngine {
     codes: HashMap<EntryId, Arc<LuaCode>>,
     /// `env.set`'s variables, over the OS environment (SPEC §5.16); this host's only.
     env_overlay: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    /// The host's event bus (`events`, SPEC §5.9).
+    events: super::modules::events::EventBus,
 }
 
 /// A Lua error as text, without the traceback.
@@ -140,6 +142,7 @@ impl LuaEngine {
         Ok(LuaEngine {
             codes: codes.into_iter().map(|(id, c)| (id, Arc::new(c))).collect(),
             env_overlay: Default::default(),
+            events: Default::default(),
         })
     }
 
@@ -156,6 +159,11 @@ impl LuaEngine {
     /// Every variable of the overlay.
     pub(crate) fn env_overlay_all(&self) -> Vec<(String, String)> {
         self.env_overlay.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// The host's event bus.
+    pub(crate) fn events(&self) -> &super::modules::events::EventBus {
+        &self.events
     }
 
     /// Every compiled Lua entry.
@@ -412,6 +420,20 @@ fn raised(code: &LuaCode, v: LuaValue) -> CallError {
     match v {
         LuaValue::String(s) => lua_error(code, &mlua::Error::RuntimeError(s.to_string_lossy())),
         LuaValue::Error(e) => lua_error(code, &e),
+        LuaValue::UserData(u) if u.is::<conv::LuaErrorObject>() => {
+            // The host-side text says where it was raised (`app:x`: src/x.lua:12: message); Lua code that gets it
+            // back sees the same message, kind and details (SPEC §5.2, wrapped errors).
+            let Ok(obj) = u.borrow::<conv::LuaErrorObject>() else {
+                return CallError::Lua { entry, message: "an error object".into() };
+            };
+            let mut error = obj.error.clone();
+            let at = obj.frames.iter().find(|f| f.line > 0);
+            error.context.push(match at {
+                Some(f) => format!("`{entry}`: {}:{}", f.source, f.line),
+                None => format!("`{entry}`"),
+            });
+            CallError::Raised { entry, value: Value::Error(Box::new(error)) }
+        }
         other => match conv::from_lua(&other, "error") {
             Ok(value) => CallError::Raised { entry, value },
             Err(_) => CallError::Lua { entry, message: other.to_string().unwrap_or_else(|_| other.type_name().into()) },

@@ -127,16 +127,16 @@ local function step(co, fresh, ok, ...)
     return step(co, true, slice_resume(co))
   end
   if not ok then
-    tasks = {}
+    if tasks[1] then tasks = {} end
     return FAIL, (...)
   end
   if (...) == DONE then
-    tasks = {}
+    if tasks[1] then tasks = {} end
     if #idle < IDLE_RUNNERS and slice_resume(co) then idle[#idle + 1] = co end
     return select(2, ...)
   end
   if status(co) == "dead" then
-    tasks = {}
+    if tasks[1] then tasks = {} end
     return ...
   end
   if fresh then
@@ -153,7 +153,7 @@ local function step(co, fresh, ok, ...)
 end
 
 local function drive(f, ...)
-  tasks = {}
+  if tasks[1] then tasks = {} end
   local n = #idle
   local co = idle[n]
   if co then idle[n] = nil else co = create(run) end

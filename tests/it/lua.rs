@@ -61,7 +61,7 @@ fn wippy(args: &[&str]) -> std::process::Output {
 #[test]
 fn wippy_test_runs_the_lua_suites() {
     for (project, count) in
-        [("tests/fixtures/projects/lua_suite", 15), ("tests/fixtures/projects/seeds", 3), ("examples/orchestration", 4)]
+        [("tests/fixtures/projects/lua_suite", 15), ("tests/fixtures/projects/seeds", 3), ("examples/orchestration", 5)]
     {
         let o = wippy(&["-C", project, "test"]);
         let out = String::from_utf8_lossy(&o.stdout);

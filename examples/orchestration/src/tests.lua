@@ -1,8 +1,6 @@
 -- The orchestration's own test suite: `wippy -C examples/orchestration test`.
-local process = require("process")
-local time = require("time")
 
-local function orchestrate(jobs)
+local function orchestrate(jobs: {number}): any
   local pid = assert(process.spawn_monitored("orch:coordinator", "orch:processes", jobs))
   while true do
     local e = process.receive(time.seconds(30))
@@ -14,7 +12,7 @@ local function orchestrate(jobs)
   end
 end
 
-function test_all_jobs_succeed()
+local function test_all_jobs_succeed(): boolean
   local out = orchestrate({1, 2, 3, 4, 5})
   for job = 1, 5 do
     assert(out.results[tostring(job)] == job * job, "job " .. job)
@@ -23,21 +21,25 @@ function test_all_jobs_succeed()
   return next(out.failures) == nil
 end
 
-function test_transient_failures_are_retried()
+local function test_transient_failures_are_retried(): boolean
   local out = orchestrate({7, 14, 2})
   assert(out.results["7"] == 49 and out.results["14"] == 196 and out.results["2"] == 4)
   assert(out.attempts["7"] == 2 and out.attempts["14"] == 2 and out.attempts["2"] == 1)
   return next(out.failures) == nil
 end
 
-function test_permanent_failures_are_reported()
+local function test_permanent_failures_are_reported(): boolean
+  local finished = events.subscribe("orch.jobs", "failed")
   local out = orchestrate({13, 3})
   assert(out.results["3"] == 9)
-  assert(out.failures["13"] and out.failures["13"]:find("cannot be done"), tostring(out.failures["13"]))
+  assert(string.find(out.failures["13"], "cannot be done"), tostring(out.failures["13"]))
+  -- The failure was announced on the event bus, with the worker's error.
+  local e = finished:channel():receive()
+  assert(e.path == "/jobs/13" and string.find(e.data.error, "cannot be done"), tostring(e.data.error))
   return out.attempts["13"] == 3
 end
 
-function test_two_hundred_jobs_at_once()
+local function test_two_hundred_jobs_at_once(): boolean
   local jobs = {}
   for i = 1, 200 do
     jobs[i] = i
@@ -50,3 +52,19 @@ function test_two_hundred_jobs_at_once()
   -- 13 is the one that never succeeds.
   return done == 199 and out.failures["13"] ~= nil
 end
+
+-- A bad job is an INVALID error, which reaches a caller through a future with its kind.
+local function test_a_bad_job_is_invalid(): boolean
+  local f = funcs.async("orch:orchestrate_fn", {"x"})
+  local item = f:response():receive()
+  assert(errors.is(item, errors.INVALID) and item:message():find("job `x` is not a number", 1, true), tostring(item))
+  return true
+end
+
+return {
+  test_all_jobs_succeed = test_all_jobs_succeed,
+  test_transient_failures_are_retried = test_transient_failures_are_retried,
+  test_permanent_failures_are_reported = test_permanent_failures_are_reported,
+  test_two_hundred_jobs_at_once = test_two_hundred_jobs_at_once,
+  test_a_bad_job_is_invalid = test_a_bad_job_is_invalid,
+}

@@ -11,7 +11,8 @@ use mlua::{Lua, Table, Value as LuaValue};
 use serde_json::Value as Json;
 
 use super::errors::fail;
-use crate::value::kind;
+use crate::value::json::from_json;
+use crate::value::{kind, lua as conv};
 
 /// How deep a value may nest, encoding or decoding.
 pub(crate) const MAX_DEPTH: usize = 128;
@@ -78,33 +79,6 @@ fn table(t: &Table, depth: usize, path: &mut Vec<*const std::ffi::c_void>) -> Re
     }
 }
 
-/// JSON into Lua.
-pub(crate) fn to_lua(lua: &Lua, j: &Json) -> mlua::Result<LuaValue> {
-    Ok(match j {
-        Json::Null => LuaValue::Nil,
-        Json::Bool(b) => LuaValue::Boolean(*b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => LuaValue::Integer(i),
-            None => LuaValue::Number(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Json::String(s) => LuaValue::String(lua.create_string(s)?),
-        Json::Array(a) => {
-            let t = lua.create_table_with_capacity(a.len(), 0)?;
-            for (i, v) in a.iter().enumerate() {
-                t.raw_set(i + 1, to_lua(lua, v)?)?;
-            }
-            LuaValue::Table(t)
-        }
-        Json::Object(o) => {
-            let t = lua.create_table_with_capacity(0, o.len())?;
-            for (k, v) in o {
-                t.raw_set(k.as_str(), to_lua(lua, v)?)?;
-            }
-            LuaValue::Table(t)
-        }
-    })
-}
-
 /// `json.encode(v)` as text, or why not.
 pub(crate) fn encode(v: &LuaValue) -> Result<String, String> {
     encode_value(v, 0, &mut Vec::new()).map(|j| j.to_string())
@@ -130,7 +104,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                 return fail(lua, kind::INVALID, "empty input");
             }
             match serde_json::from_slice::<Json>(&s.as_bytes()) {
-                Ok(j) => Ok((to_lua(lua, &j)?, LuaValue::Nil)),
+                Ok(j) => Ok((conv::to_lua(lua, &from_json(j))?, LuaValue::Nil)),
                 Err(e) => fail(lua, kind::INTERNAL, format!("invalid JSON: {e}")),
             }
         })?,

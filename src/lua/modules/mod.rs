@@ -8,6 +8,7 @@ pub(super) mod channel;
 pub(super) mod ctx;
 pub(super) mod env;
 pub(crate) mod errors;
+pub(crate) mod events;
 pub(super) mod executor;
 pub(super) mod funcs;
 pub(crate) mod json;
@@ -55,6 +56,7 @@ pub(super) fn get(lua: &Lua, name: &str) -> mlua::Result<Table> {
         "payload" => ("payload", payload::module(lua)?),
         "security" => ("security", security::module(lua)?),
         "ctx" => ("ctx", ctx::module(lua)?),
+        "events" => ("events", events::module(lua)?),
         other => return Err(mlua::Error::runtime(format!("no built-in module `{other}`"))),
     };
     let table = super::sandbox::proxy(lua, key, real)?;

@@ -7,8 +7,10 @@ use crate::registry::fields::{closest, Fields, Sink};
 use crate::registry::yaml::Node;
 
 /// The built-in Lua modules an entry's `modules` may list.
-pub(crate) const LUA_MODULES: &[&str] =
-    &["funcs", "process", "time", "channel", "errors", "json", "uuid", "env", "logger", "payload", "security", "ctx"];
+pub(crate) const LUA_MODULES: &[&str] = &[
+    "funcs", "process", "time", "channel", "errors", "json", "uuid", "env", "logger", "payload", "security", "ctx",
+    "events",
+];
 
 /// What a Lua entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

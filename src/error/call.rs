@@ -114,8 +114,8 @@ pub enum CallError {
         /// Why.
         message: String,
     },
-    /// A Lua function raised a value that is not a string (a table): the value, with its data.
-    #[error("`{entry}` raised {value}")]
+    /// A Lua function raised a value that is not a string (a table, an error object): the value, with its data.
+    #[error("{}", raised_text(entry, value))]
     Raised {
         /// The entry.
         entry: EntryId,
@@ -156,6 +156,15 @@ pub enum CallError {
         /// What ended it.
         message: String,
     },
+}
+
+/// `app:f raised {...}`; an error object that already says where it was raised (`app:f`: file:line: message) as
+/// it is.
+fn raised_text(entry: &EntryId, value: &Value) -> String {
+    match value {
+        Value::Error(e) if !e.context.is_empty() => e.to_string(),
+        other => format!("`{entry}` raised {other}"),
+    }
 }
 
 impl CallError {

@@ -59,6 +59,9 @@ pub(crate) struct Chan {
     state: Mutex<State>,
     notify: Notify,
     pump: Option<Weak<dyn Pump>>,
+    /// Made by `channel.new`: only Lua code of its invocation sends on it (no host task feeds it), so waiting on
+    /// it can only end by another coroutine of the invocation (the deadlock rule, SPEC 5.1).
+    local: bool,
 }
 
 /// Why a send failed.
@@ -71,6 +74,20 @@ impl Chan {
         Chan::with(capacity.max(1), None)
     }
 
+    /// A channel made by Lua code (`channel.new`): see [`Chan::is_local`].
+    pub(crate) fn new_local(capacity: usize) -> Arc<Chan> {
+        let mut c = Chan::with(capacity.max(1), None);
+        if let Some(c) = Arc::get_mut(&mut c) {
+            c.local = true;
+        }
+        c
+    }
+
+    /// Whether only Lua code of its invocation can send on it.
+    pub(crate) fn is_local(&self) -> bool {
+        self.local
+    }
+
     /// An unbounded channel fed by `pump` (a process's inbox, events or listener).
     pub(crate) fn pumped(pump: Weak<dyn Pump>) -> Arc<Chan> {
         Chan::with(usize::MAX, Some(pump))
@@ -81,6 +98,7 @@ impl Chan {
             state: Mutex::new(State { queue: VecDeque::new(), capacity, closed: false }),
             notify: Notify::new(),
             pump,
+            local: false,
         })
     }
 
@@ -178,7 +196,7 @@ pub(super) enum Case {
 }
 
 impl Case {
-    fn chan(&self) -> &Arc<Chan> {
+    pub(crate) fn chan(&self) -> &Arc<Chan> {
         match self {
             Case::Receive(c) | Case::Send(c, _) => c,
         }

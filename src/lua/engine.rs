@@ -432,6 +432,7 @@ fn raised(code: &LuaCode, v: LuaValue) -> CallError {
                 Some(f) => format!("`{entry}`: {}:{}", f.source, f.line),
                 None => format!("`{entry}`"),
             });
+            drop(obj);
             CallError::Raised { entry, value: Value::Error(Box::new(error)) }
         }
         other => match conv::from_lua(&other, "error") {

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -40,6 +40,40 @@ pub(crate) struct LuaCtx {
     finalizers: AtomicBool,
     /// The deadline of the current step of a process with `max_execution_ms`.
     step: Mutex<Option<Instant>>,
+    /// How many of its coroutines wait on local channels only, and how many such waits ended so far (the
+    /// deadlock rule of SPEC 5.1, checked by the driver in `prelude.lua`).
+    local_waits: AtomicUsize,
+    local_progress: AtomicU64,
+}
+
+/// A coroutine's wait on local channels (`channel.new`), counted while it lasts.
+pub(crate) struct LocalWait(Arc<LuaCtx>);
+
+impl Drop for LocalWait {
+    fn drop(&mut self) {
+        self.0.local_waits.fetch_sub(1, Ordering::Relaxed);
+        self.0.local_progress.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts a wait of the current invocation on local channels only, while the guard lives (`None` outside one).
+pub(crate) fn local_wait(all_local: bool) -> Option<LocalWait> {
+    if !all_local {
+        return None;
+    }
+    let ctx = current().ok()?;
+    ctx.local_waits.fetch_add(1, Ordering::Relaxed);
+    Some(LocalWait(ctx))
+}
+
+/// For the driver: when `coroutines` coroutines are all waiting on local channels, a count of the local waits that
+/// ended so far (the same count twice, with nothing ended in between, is a deadlock); `nil` otherwise.
+pub(super) fn all_waiting_locally(_: &mlua::Lua, coroutines: usize) -> mlua::Result<Option<u64>> {
+    let Ok(ctx) = current() else { return Ok(None) };
+    if ctx.local_waits.load(Ordering::Relaxed) < coroutines {
+        return Ok(None);
+    }
+    Ok(Some(ctx.local_progress.load(Ordering::Relaxed)))
 }
 
 impl LuaCtx {
@@ -54,6 +88,8 @@ impl LuaCtx {
             resources: Mutex::new(Vec::new()),
             finalizers: AtomicBool::new(false),
             step: Mutex::new(None),
+            local_waits: AtomicUsize::new(0),
+            local_progress: AtomicU64::new(0),
         }
     }
 

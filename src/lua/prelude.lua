@@ -8,7 +8,7 @@
 -- its stack exactly as it was; the driver passes the preemption to the scheduler (`pause`) and a waiting host call
 -- (its PENDING marker) to the host. `slice_resume` returns `true, ...` or `false, err` like `coroutine.resume`, and
 -- `nil` when the coroutine was preempted.
-local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env = ...
+local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, deadlock = ...
 local xpcall, rawget, type, error, select = xpcall, rawget, type, error, select
 local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
 
@@ -71,6 +71,11 @@ end
 -- main coroutine waits on the host: each in turn until it waits too, yields, or ends. An error in one fails the
 -- invocation; when the main coroutine returns, the rest are dropped.
 local tasks = {}
+
+-- The deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only, nothing but
+-- another of them could wake one. The driver then polls them all once more; if no local wait ended meanwhile
+-- (`suspect` holds the count from before), the invocation fails.
+local suspect
 
 local function spawn(f)
   if type(f) ~= "function" then
@@ -149,11 +154,23 @@ local function step(co, fresh, ok, ...)
       return FAIL, err
     end
   end
+  local progress = waiting_locally(#tasks + 1)
+  if progress then
+    if progress == suspect then
+      suspect = nil
+      if tasks[1] then tasks = {} end
+      return FAIL, deadlock()
+    end
+    suspect = progress
+    return step(co, false, slice_resume(co))
+  end
+  suspect = nil
   return step(co, false, slice_resume(co, yield(...)))
 end
 
 local function drive(f, ...)
   if tasks[1] then tasks = {} end
+  suspect = nil
   local n = #idle
   local co = idle[n]
   if co then idle[n] = nil else co = create(run) end

@@ -90,7 +90,21 @@ impl LuaState {
         let prelude =
             lua.load(prelude_bytecode()?).set_mode(ChunkMode::Binary).set_name("=wippy prelude").into_function()?;
         let (resolve, call, invoke, drive, coroutine): (Function, Function, Function, Function, Table) =
-            prelude.call((fail(), native_coroutine, resume, preempt, pause, probe, join))?;
+            prelude.call((
+                fail(),
+                native_coroutine,
+                resume,
+                preempt,
+                pause,
+                probe,
+                join,
+                lua.create_function(super::invocation::all_waiting_locally)?,
+                lua.create_function(|lua, ()| {
+                    let e = crate::ErrorValue::new("all coroutines blocked with no pending operations")
+                        .with_kind(crate::value::kind::INTERNAL);
+                    super::modules::errors::object(lua, e)
+                })?,
+            ))?;
         let env_meta = sandbox::build(&lua, coroutine)?;
         lua.set_app_data(super::engine::EnvMeta(env_meta.clone()));
         let baseline = lua.used_memory();

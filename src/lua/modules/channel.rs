@@ -27,7 +27,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     "channel size must be between 0 and {MAX_CAPACITY}, got {size}"
                 )));
             }
-            Ok(LuaChannel(Chan::new(size as usize)))
+            Ok(LuaChannel(Chan::new_local(size as usize)))
         })?,
     )?;
     m.set(
@@ -74,6 +74,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     }
                 }
             } else {
+                let _wait = crate::lua::invocation::local_wait(owned.iter().all(|c| c.chan().is_local()));
                 select(&owned).await
             };
             let chan = match &owned[i] {

@@ -7,8 +7,9 @@
 //! Covered: typed locals, parameters and returns (`local x: number`, `function f(a: T?): (R1, R2)`), generics
 //! (`function f<T>(x: T): T`), `type Name = T` and `export type`, and `expr :: T`, with the type expressions Luau
 //! knows (records, arrays `{T}`, maps, unions, intersections, optional `T?`, function types, `typeof(expr)`,
-//! string literals). Not yet: Wippy's own additions (`as` casts, `expr!`, `interface`, `fun(...)`, `T[]`,
-//! conditional types, annotations): a source using them is a load error at that word.
+//! string literals); and Wippy's own `expr as T`, `expr!`, `T[]`, `fun(a: T): R` and `interface ... end`, which
+//! [`dialect`] first turns into Luau's forms. Not yet: conditional types (`A extends B ? C : D`), `keyof`,
+//! `readonly`, `asserts`, `@annotations`: a source using them is a load error at that word.
 //!
 //! The parser recurses; it runs on a thread with [`PARSE_STACK`] bytes of stack so a deeply nested source is a
 //! parse error rather than a stack overflow (Lua itself refuses nesting beyond 200 levels).
@@ -19,6 +20,8 @@ use full_moon::ast::luau::{
 use full_moon::node::Node;
 use full_moon::visitors::Visitor;
 use full_moon::LuaVersion;
+
+mod dialect;
 
 /// Stack for the parser thread.
 const PARSE_STACK: usize = 256 << 20;
@@ -46,6 +49,8 @@ pub(crate) fn erase(source: &str) -> Result<String, TypedError> {
 }
 
 fn erase_here(source: &str) -> Result<String, TypedError> {
+    let source = dialect::to_luau(source);
+    let source = source.as_ref();
     let parsed = full_moon::parse_fallible(source, LuaVersion::lua54().with_luau());
     if let Some(e) = parsed.errors().first() {
         return Err(TypedError { line: e.range().0.line(), message: e.error_message().into_owned() });

@@ -53,7 +53,7 @@ pub enum ProcessError {
     #[error("the process could not start: {0}")]
     Init(CallError),
     /// The PID is not alive.
-    #[error("no such process `{pid}` (it has exited, or never existed)")]
+    #[error("process `{pid}` not found (it has exited, or never existed)")]
     NoProcess {
         /// The PID.
         pid: String,
@@ -65,7 +65,7 @@ pub enum ProcessError {
         text: String,
     },
     /// No process is registered under that name.
-    #[error("no process is registered as `{name}`")]
+    #[error("could not resolve `{name}`: no process is registered under that name (not found)")]
     UnknownName {
         /// The name.
         name: String,
@@ -85,7 +85,7 @@ pub enum ProcessError {
         name: String,
     },
     /// Topics starting with `@` belong to the host.
-    #[error("the topic `{topic}` is reserved: topics starting with `@` are for host events")]
+    #[error("cannot send to @ topics: `{topic}` is reserved for host events")]
     ReservedTopic {
         /// The topic.
         topic: String,

@@ -183,14 +183,17 @@ impl System {
             if Pid::parse(dest).is_none() {
                 return Err(ProcessError::BadPid { text: dest.to_owned() });
             }
-            // Delivered under the table's shard guard: pushing into an unbounded queue never waits.
-            if let Some(r) = self.table.get(dest) {
-                r.mailbox.message(message);
+            // Delivered under the table's shard guard: pushing into an unbounded queue never waits. A PID that is
+            // not alive is an error (SPEC §4).
+            match self.table.get(dest) {
+                Some(r) => r.mailbox.message(message),
+                None => return Err(ProcessError::NoProcess { pid: dest.to_owned() }),
             }
         } else {
             let pid = self.lookup(dest).ok_or_else(|| ProcessError::UnknownName { name: dest.to_owned() })?;
-            if let Some(r) = self.table.get(&pid) {
-                r.mailbox.message(message);
+            match self.table.get(&pid) {
+                Some(r) => r.mailbox.message(message),
+                None => return Err(ProcessError::NoProcess { pid: pid.to_string() }),
             }
         }
         Ok(())

@@ -264,7 +264,7 @@ async fn names_are_released_on_exit() {
     assert_eq!(c.lookup("worker"), None);
     c.register("worker", c.pid()).expect("the name is free again");
     let err = c.send("nobody", "x", Value::Nil).expect_err("unknown name");
-    assert!(err.to_string().contains("no process is registered as `nobody`"), "{err}");
+    assert!(err.to_string().contains("could not resolve `nobody`"), "{err}");
 }
 
 #[tokio::test]
@@ -285,12 +285,13 @@ async fn a_dead_process_leaves_its_groups() {
 }
 
 #[tokio::test]
-async fn a_send_to_a_dead_pid_is_dropped() {
+async fn a_send_to_a_dead_pid_is_not_found() {
     let h = host();
     let mut c = h.client();
     let pid = c.spawn_monitored("t:compute_worker", H, vec![2.into(), 3.into()]).await.expect("spawn");
     exit(&mut c).await;
-    c.send(pid.as_str(), "late", Value::Nil).expect("a dead destination is not an error");
+    let err = c.send(pid.as_str(), "late", Value::Nil).expect_err("a dead destination is an error (SPEC §4)");
+    assert!(matches!(err, ProcessError::NoProcess { .. }) && err.to_string().contains("not found"), "{err}");
     let err = c.send("{not a pid", "x", Value::Nil).expect_err("malformed");
     assert!(matches!(err, ProcessError::BadPid { .. }), "{err}");
     let err = c.send(pid.as_str(), "@exit", Value::Nil).expect_err("reserved");

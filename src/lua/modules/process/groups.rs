@@ -5,7 +5,6 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use super::{outcome, payload};
 use crate::lua::invocation::current;
-use crate::lua::modules::errors::raise;
 use crate::process::Payload;
 use crate::value::{lua as conv, Value};
 
@@ -39,13 +38,13 @@ pub(super) fn table(lua: &Lua) -> mlua::Result<Table> {
     )?;
     pg.set(
         "broadcast",
-        lua.create_function(|_, (group, topic, rest): (String, String, MultiValue)| {
+        lua.create_function(|lua, (group, topic, rest): (String, String, MultiValue)| {
             let ctx = current()?;
             let payload = payload(rest)?;
             let from = ctx.proc_if_any().map(|p| p.record.pid.clone());
             match ctx.system().broadcast(from.as_ref(), &group, &topic, Payload::Value(payload)) {
                 Ok(n) => Ok((LuaValue::Integer(n as i64), LuaValue::Nil)),
-                Err(e) => Err(raise(e.kind(), e.to_string())),
+                Err(e) => Ok((LuaValue::Nil, conv::to_lua(lua, &e.to_error_value())?)),
             }
         })?,
     )?;

@@ -54,13 +54,10 @@ fn payload(rest: MultiValue) -> mlua::Result<Value> {
     Ok(if values.len() == 1 { values.remove(0) } else { Value::List(values) })
 }
 
-/// `true`, or `nil, err`; a reserved topic raises.
+/// `true`, or `nil, err` (with the error's kind).
 fn outcome(lua: &Lua, r: Result<(), ProcessError>) -> mlua::Result<(LuaValue, LuaValue)> {
     match r {
         Ok(()) => Ok((LuaValue::Boolean(true), LuaValue::Nil)),
-        Err(ProcessError::ReservedTopic { topic }) => {
-            Err(mlua::Error::runtime(ProcessError::ReservedTopic { topic }.to_string()))
-        }
         Err(e) => Ok((LuaValue::Nil, conv::to_lua(lua, &e.to_error_value())?)),
     }
 }

@@ -10,9 +10,10 @@ use mlua::{AnyUserData, Lua, MultiValue, Table, UserData, UserDataMethods, Value
 use super::super::security::{map_arg, merge_values, set_actor, set_scope};
 use super::super::to_value;
 use crate::lua::invocation::current;
+use crate::lua::modules::errors::fail;
 use crate::process::{SpawnOptions, SpawnRequest};
 use crate::security::SecurityContext;
-use crate::value::{lua as conv, Value};
+use crate::value::{kind, lua as conv, Value};
 
 const KINDS: [(&str, SpawnOptions); 4] = [
     ("spawn", SpawnOptions { monitor: false, link: false }),
@@ -26,9 +27,14 @@ pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
     for (name, opts) in KINDS {
         m.set(
             name,
-            lua.create_async_function(move |lua, (id, host, rest): (String, String, MultiValue)| async move {
-                spawn_with(lua, opts, None, id, host, rest).await
-            })?,
+            lua.create_async_function(
+                move |lua, (id, host, rest): (Option<String>, Option<String>, MultiValue)| async move {
+                    let (Some(id), Some(host)) = (id, host) else {
+                        return fail(&lua, kind::INVALID, "process.spawn needs an entry ID and a host");
+                    };
+                    spawn_with(lua, opts, None, id, host, rest).await
+                },
+            )?,
         )?;
     }
     m.set("with_context", lua.create_function(|_, t: LuaValue| Spawner::new()?.with_context(&t))?)?;

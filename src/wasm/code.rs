@@ -59,7 +59,8 @@ pub(super) enum CodeKind {
         pre: wasmtime::InstancePre<StoreState>,
         export: wasmtime::ModuleExport,
         params: Vec<Scalar>,
-        result: Option<Scalar>,
+        /// Its results; several come back as a list.
+        results: Vec<Scalar>,
     },
 }
 
@@ -78,7 +79,13 @@ impl Code {
             return http::SIGNATURE.to_owned();
         }
         let params: Vec<String> = self.params.iter().map(|(n, t)| format!("{n}: {}", wit::type_name(t))).collect();
-        let result = self.result.as_ref().map(|t| format!(" -> {}", wit::type_name(t))).unwrap_or_default();
+        let result = match (&self.kind, &self.result) {
+            (CodeKind::Core { results, .. }, _) if results.len() > 1 => {
+                let names: Vec<String> = results.iter().map(|s| wit::type_name(&s.component())).collect();
+                format!(" -> ({})", names.join(", "))
+            }
+            (_, r) => r.as_ref().map(|t| format!(" -> {}", wit::type_name(t))).unwrap_or_default(),
+        };
         format!("{}({}){result}", self.method, params.join(", "))
     }
 
@@ -188,7 +195,7 @@ impl Code {
                 func.call_async(&mut *store, &args, &mut results).await.map_err(|e| self.map_error(e))?;
                 self.lift_result(results.pop())
             }
-            (CodeKind::Core { export, params, result, .. }, Instance::Core(inst)) => {
+            (CodeKind::Core { export, params, results: types, .. }, Instance::Core(inst)) => {
                 let func =
                     inst.get_module_export(&mut *store, export).and_then(|e| e.into_func()).ok_or_else(|| {
                         CallError::Instantiate {
@@ -197,12 +204,27 @@ impl Code {
                         }
                     })?;
                 let core_args: Vec<wasmtime::Val> = args.iter().zip(params).map(|(v, s)| to_core(v, *s)).collect();
-                let mut results = vec![wasmtime::Val::I32(0); usize::from(result.is_some())];
+                let mut results = vec![wasmtime::Val::I32(0); types.len()];
                 func.call_async(&mut *store, &core_args, &mut results).await.map_err(|e| self.map_error(e))?;
-                self.lift_result(result.zip(results.pop()).map(|(s, v)| core_to_val(&v, s)))
+                if types.len() > 1 {
+                    return self.lift_several(types, &results);
+                }
+                self.lift_result(types.first().copied().zip(results.pop()).map(|(s, v)| core_to_val(&v, s)))
             }
             _ => Err(CallError::Instantiate { entry: self.id.clone(), message: "instance of the wrong kind".into() }),
         }
+    }
+
+    /// Several core results (`-> (s32, s32)`) as a list.
+    fn lift_several(&self, types: &[Scalar], results: &[wasmtime::Val]) -> Result<Value, CallError> {
+        let mut out = Vec::with_capacity(types.len());
+        for (i, (s, v)) in types.iter().zip(results).enumerate() {
+            let what = format!("result[{i}]");
+            let value = wit::lift(&core_to_val(v, *s), &s.component(), &what)
+                .map_err(|error| CallError::Result { entry: self.id.clone(), error })?;
+            out.push(value);
+        }
+        Ok(Value::List(out))
     }
 
     fn lift_result(&self, val: Option<Val>) -> Result<Value, CallError> {

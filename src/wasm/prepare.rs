@@ -31,8 +31,8 @@ use crate::registry::kinds::{Transport, WasmEntry, WasmSource};
 use crate::registry::project::display_path;
 use crate::registry::{Entry, EntryKind, Registry};
 
-/// Parameter names with their scalar types, and the scalar result: a core function's signature.
-type CoreSignature = (Vec<(String, Scalar)>, Option<Scalar>);
+/// Parameter names with their scalar types, and the scalar results: a core function's signature.
+type CoreSignature = (Vec<(String, Scalar)>, Vec<Scalar>);
 
 /// Loads, verifies, compiles and links a WASM entry; problems are diagnostics at the entry.
 pub(crate) fn prepare(
@@ -130,7 +130,7 @@ impl Prep<'_> {
         };
         let (BinaryKind::Module, Some((text, pos))) = (kind, &self.w.wit) else { return Ok((bytes, kind, None)) };
         match signature::parse(text, &self.w.method).map_err(|e| self.diag(*pos, e))? {
-            Signature::Scalar { params, result } => Ok((bytes, kind, Some((params, result)))),
+            Signature::Scalar { params, results } => Ok((bytes, kind, Some((params, results)))),
             Signature::Component { resolve, world } => {
                 let wrapped = signature::componentize(&bytes, &resolve, world).map_err(|e| self.diag(*pos, e))?;
                 Ok((wrapped, BinaryKind::Component, None))
@@ -216,11 +216,11 @@ impl Prep<'_> {
         let Some(ft) = module.get_export(&w.method).and_then(|e| e.func().cloned()) else {
             return Err(method_diag(format!("the export `{}` is not a function", w.method)));
         };
-        let (params, result) = match core_sig {
+        let (params, results) = match core_sig {
             Some(sig) => sig,
             None => infer_core_signature(&ft).map_err(method_diag)?,
         };
-        if let Some(msg) = core_type_mismatch(&w.method, &ft, &params, result) {
+        if let Some(msg) = core_type_mismatch(&w.method, &ft, &params, &results) {
             return Err(self.diag(w.wit.as_ref().map_or(w.method_pos, |(_, p)| *p), msg));
         }
         let linker = imports::core_linker(&self.engine.engine, module, &self.entry.id, &w.imports)
@@ -228,8 +228,12 @@ impl Prep<'_> {
         let pre = linker.instantiate_pre(module).map_err(|e| self.link_error(&e))?;
         let scalars: Vec<Scalar> = params.iter().map(|(_, s)| *s).collect();
         let component_params = params.iter().map(|(n, s)| (n.clone(), s.component())).collect();
-        let kind = CodeKind::Core { pre, export, params: scalars, result };
-        Ok(self.code(component_params, result.map(Scalar::component), wasi, kind))
+        let result = match results.as_slice() {
+            [one] => Some(one.component()),
+            _ => None,
+        };
+        let kind = CodeKind::Core { pre, export, params: scalars, results };
+        Ok(self.code(component_params, result, wasi, kind))
     }
 
     fn code(&self, params: Vec<(String, Type)>, result: Option<Type>, wasi: Arc<WasiSetup>, kind: CodeKind) -> Code {
@@ -252,11 +256,11 @@ fn core_type_mismatch(
     method: &str,
     ft: &wasmtime::FuncType,
     params: &[(String, Scalar)],
-    result: Option<Scalar>,
+    results: &[Scalar],
 ) -> Option<String> {
     let expected: Vec<wasmtime::ValType> = params.iter().map(|(_, s)| s.core()).collect();
     let got: Vec<wasmtime::ValType> = ft.params().collect();
-    let exp_res: Vec<wasmtime::ValType> = result.iter().map(|s| s.core()).collect();
+    let exp_res: Vec<wasmtime::ValType> = results.iter().map(|s| s.core()).collect();
     let got_res: Vec<wasmtime::ValType> = ft.results().collect();
     let same = |a: &[wasmtime::ValType], b: &[wasmtime::ValType]| {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| wasmtime::ValType::eq(x, y))
@@ -355,11 +359,9 @@ fn infer_core_signature(ft: &wasmtime::FuncType) -> Result<CoreSignature, String
             .ok_or_else(|| format!("parameter {i} has core type {t}, which needs a `wit` signature; {hint}"))?;
         params.push((format!("p{i}"), s));
     }
-    let results: Vec<wasmtime::ValType> = ft.results().collect();
-    let result = match results.as_slice() {
-        [] => None,
-        [t] => Some(Scalar::infer(t).ok_or_else(|| format!("the result has core type {t}; {hint}"))?),
-        _ => return Err(format!("the function returns {} values; {hint}", results.len())),
-    };
-    Ok((params, result))
+    let mut results = Vec::new();
+    for (i, t) in ft.results().enumerate() {
+        results.push(Scalar::infer(&t).ok_or_else(|| format!("result {i} has core type {t}; {hint}"))?);
+    }
+    Ok((params, results))
 }

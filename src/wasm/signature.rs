@@ -109,8 +109,8 @@ pub(super) enum Signature {
     Scalar {
         /// Parameter names and types.
         params: Vec<(String, Scalar)>,
-        /// The result type.
-        result: Option<Scalar>,
+        /// The result types: none, one, or several (`-> (s32, s32)`, a core function with several results).
+        results: Vec<Scalar>,
     },
     /// Needs the canonical ABI: the module is wrapped into a component.
     Component {
@@ -128,6 +128,7 @@ pub(super) fn parse(wit: &str, method: &str) -> Result<Signature, String> {
         None => (None, method),
     };
     let (wit, renamed) = legalize_names(wit)?;
+    let (wit, several) = several_results(&wit);
     let func = renamed.iter().find(|(core, _)| core == func).map_or(func, |(_, legal)| legal.as_str());
     let body = match iface {
         Some(i) => format!("  export {i}: interface {{\n{wit}\n  }}\n"),
@@ -146,12 +147,16 @@ pub(super) fn parse(wit: &str, method: &str) -> Result<Signature, String> {
     })?;
     let params: Option<Vec<(String, Scalar)>> =
         function.params.iter().map(|p| Scalar::from_wit(&p.ty).map(|s| (p.name.clone(), s))).collect();
-    let result = match &function.result {
-        None => Some(None),
-        Some(t) => Scalar::from_wit(t).map(Some),
+    let results: Option<Vec<Scalar>> = match &function.result {
+        None => Some(Vec::new()),
+        Some(wit_parser::Type::Id(id)) if several.iter().any(|f| f == func) => match &resolve.types[*id].kind {
+            wit_parser::TypeDefKind::Tuple(t) => t.types.iter().map(Scalar::from_wit).collect(),
+            _ => None,
+        },
+        Some(t) => Scalar::from_wit(t).map(|s| vec![s]),
     };
-    match (params, result) {
-        (Some(params), Some(result)) => Ok(Signature::Scalar { params, result }),
+    match (params, results) {
+        (Some(params), Some(results)) => Ok(Signature::Scalar { params, results }),
         _ if renamed.iter().any(|(_, legal)| legal == func) => Err(format!(
             "`{method}` is not a WIT name, so its signature must use scalar types only (numbers, `bool`, `char`); \
              a function that takes or returns strings, lists or records needs a kebab-case export name"
@@ -194,6 +199,42 @@ fn legalize_names(text: &str) -> Result<(String, Vec<(String, String)>), String>
         renamed.push((name.to_owned(), legal));
     }
     Ok((out, renamed))
+}
+
+/// Wippy's several results (`-> (s32, s32)`, `-> (a: s32, b: s32)`, `-> ()`), which WIT no longer has, as a tuple
+/// (or no result); returns the text and the functions that had them (their core exports return several values).
+fn several_results(text: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut funcs = Vec::new();
+    for statement in text.split_inclusive(';') {
+        let Some(arrow) = statement.find("->") else {
+            out.push_str(statement);
+            continue;
+        };
+        let after = statement[arrow + 2..].trim_start();
+        let Some(inner) = after.strip_prefix('(') else {
+            out.push_str(statement);
+            continue;
+        };
+        let Some(close) = inner.rfind(')') else {
+            out.push_str(statement);
+            continue;
+        };
+        let types: Vec<&str> = inner[..close]
+            .split(',')
+            .map(|t| t.rsplit_once(':').map_or(t, |(_, ty)| ty).trim())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let name = statement.trim_start().trim_start_matches("export").trim_start();
+        let name: String = name.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        out.push_str(&statement[..arrow]);
+        if !types.is_empty() {
+            out.push_str(&format!("-> tuple<{}>", types.join(", ")));
+        }
+        out.push_str(&inner[close + 1..]);
+        funcs.push(name);
+    }
+    (out, funcs)
 }
 
 /// Whether `name` is a WIT identifier: words of lowercase letters and digits (each starting with a letter),
@@ -330,12 +371,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn several_results_become_tuples() {
+        let (text, funcs) = several_results("div_mod: func(a: s32, b: s32) -> (q: s32, r: s32);\nnone: func() -> ();");
+        assert_eq!(text, "div_mod: func(a: s32, b: s32) -> tuple<s32, s32>;\nnone: func() ;");
+        assert_eq!(funcs, ["div_mod", "none"]);
+        let (same, funcs) = several_results("f: func() -> s32;");
+        assert_eq!((same.as_str(), funcs.len()), ("f: func() -> s32;", 0));
+    }
+
+    #[test]
     fn scalar_signatures() {
-        let Ok(Signature::Scalar { params, result }) = parse("add: func(a: s32, b: s32) -> s32;", "add") else {
+        let Ok(Signature::Scalar { params, results }) = parse("add: func(a: s32, b: s32) -> s32;", "add") else {
             panic!("scalar")
         };
         assert_eq!(params, vec![("a".into(), Scalar::S32), ("b".into(), Scalar::S32)]);
-        assert_eq!(result, Some(Scalar::S32));
+        assert_eq!(results, vec![Scalar::S32]);
     }
 
     #[test]

@@ -172,6 +172,36 @@ async fn core_export_names_as_c_and_rust_write_them() {
     assert_eq!(h.call("t:start", vec![]).await, Ok(Value::Nil));
 }
 
+/// SPEC §1: several results (`-> (s32, s32)`, named or not) are a core function returning several values; the
+/// caller gets them as a list. Without `wit`, several core results are inferred the same way.
+#[tokio::test]
+async fn core_functions_with_several_results() {
+    let src = r#"'(module (func (export "div_mod") (param i32 i32) (result i32 i32) local.get 0 local.get 1 i32.div_s local.get 0 local.get 1 i32.rem_s))'"#;
+    let entry = |name: &str, wit: &str| {
+        let wit = if wit.is_empty() { String::new() } else { format!("    wit: \"{wit}\"\n") };
+        format!("  - name: {name}\n    kind: function.wat\n    method: div_mod\n{wit}    source: {src}\n")
+    };
+    let p = Project::new(&format!(
+        "namespace: t\nentries:\n{}{}{}",
+        entry("plain", "div_mod: func(a: s32, b: s32) -> (s32, s32);"),
+        entry("named", "div_mod: func(a: s32, b: s32) -> (q: s32, r: u32);"),
+        entry("inferred", ""),
+    ));
+    let h = p.host();
+    let want = Ok(Value::List(vec![Value::Int(3), Value::Int(2)]));
+    for id in ["t:plain", "t:named", "t:inferred"] {
+        assert_eq!(h.call(id, vec![17.into(), 5.into()]).await, want, "{id}");
+    }
+    let e = h.call("t:plain", vec![17.into(), 0.into()]).await.expect_err("division by zero traps");
+    assert!(e.to_string().contains("trapped"), "{e}");
+    let wrong = Project::new(&format!(
+        "namespace: t\nentries:\n{}",
+        entry("wrong", "div_mod: func(a: s32, b: s32) -> (s32, s32, s32);")
+    ));
+    let msg = wrong.build().err().expect("three results declared, two exported").to_string();
+    assert!(msg.contains("(i32, i32) -> (i32, i32)") && msg.contains("(i32, i32) -> (i32, i32, i32)"), "{msg}");
+}
+
 #[test]
 fn a_wit_signature_that_does_not_match_the_export_is_a_load_error() {
     let p = Project::new(concat!(

@@ -187,7 +187,8 @@ pub(super) struct LuaMessage(pub Message);
 impl UserData for LuaMessage {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("topic", |_, this, ()| Ok(this.0.topic.clone()));
-        methods.add_method("from", |_, this, ()| Ok(this.0.from.as_ref().map(|p| p.to_string())));
+        // A message from no process (the host, a Rust client without a PID) is from `""` (SPEC §5.19).
+        methods.add_method("from", |_, this, ()| Ok(this.0.from.as_ref().map(|p| p.to_string()).unwrap_or_default()));
         methods.add_method("payload", |_, this, ()| Ok(LuaPayload::new(this.0.payload.clone())));
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(format!("message({})", this.0.topic)));
     }

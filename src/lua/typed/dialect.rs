@@ -1,6 +1,7 @@
 //! Wippy's own type forms that Luau's grammar (what `full_moon` parses) lacks, rewritten to Luau's before the
-//! parse: `expr as T` to `expr :: T`, `expr!` to `expr`, `T[]` to `{T}`, `fun(a: T): R` to `(a: T) -> R`, and an
-//! `interface Name ... end` declaration blanked. The rewrite works on tokens (a small Lua lexer that knows strings,
+//! parse: `expr as T` to `expr :: T`, `expr!` to `expr`, `T[]` to `{T}`, `fun(a: T): R` to `(a: T) -> R`, an
+//! `interface Name ... end` declaration blanked, and (types being erased anyway) `readonly T` to `T`, `keyof(T)` to
+//! `string`, `asserts x is T` to `T`, an alias `A extends B ? C : D` to `D`, and `@annotations` blanked. The rewrite works on tokens (a small Lua lexer that knows strings,
 //! long brackets, comments and numbers, so nothing inside them is touched) and keeps every line break, so line
 //! numbers stay exact; columns inside a line may shift, which no Lua message shows.
 
@@ -192,6 +193,11 @@ impl Rewriter<'_> {
         j
     }
 
+    /// Whether token `i` stands where a type is expected (after `:`, `->`, `|`, `&`, `<`, or as an alias's value).
+    fn type_position(&self, i: usize) -> bool {
+        i > 0 && (matches!(self.text(i - 1), ":" | "->" | "|" | "&" | "<") || self.alias_value(i))
+    }
+
     /// Whether token `i` starts the value of a type alias (`type Name = ...`, `type Name<T> = ...`).
     fn alias_value(&self, i: usize) -> bool {
         if i < 3 || self.text(i - 1) != "=" {
@@ -233,15 +239,45 @@ impl Rewriter<'_> {
                 let close = self.toks[i + 1];
                 self.edit(t.start, close.end, "}");
                 i += 1;
-            } else if word == "fun"
-                && self.text(i + 1) == "("
-                && (matches!(before, ":" | "->" | "|" | "&" | "<") || self.alias_value(i))
-            {
+            } else if word == "fun" && self.text(i + 1) == "(" && self.type_position(i) {
                 if let Some(c) = self.closer(i + 1) {
                     self.blank(t.start, t.end);
                     if self.text(c + 1) == ":" {
                         let colon = self.toks[c + 1];
                         self.edit(colon.start, colon.end, "->");
+                    }
+                }
+            } else if word == "@" && self.toks.get(i + 1).is_some_and(|n| n.kind == Kind::Name) {
+                // An annotation `@name` or `@name(args)` after a type or a record field.
+                let mut last = i + 1;
+                if self.text(i + 2) == "(" {
+                    last = self.closer(i + 2).unwrap_or(last);
+                }
+                self.blank(t.start, self.toks[last].end);
+                i = last;
+            } else if matches!(word, "readonly" | "keyof") && self.type_position(i) {
+                // `readonly T` is `T` once erased; `keyof(T)` / `keyof T` is some string.
+                if word == "readonly" {
+                    self.blank(t.start, t.end);
+                } else {
+                    let last = match self.text(i + 1) {
+                        "(" => self.closer(i + 1).unwrap_or(i),
+                        _ => i + 1,
+                    };
+                    self.edit(t.start, self.toks[last.min(self.toks.len() - 1)].end, "string");
+                    i = last;
+                }
+            } else if word == "asserts" && before == ":" && self.text(i + 2) == "is" {
+                // `function f(x): asserts x is T`: the return type is `T` once erased.
+                self.blank(t.start, self.toks[i + 2].end);
+                i += 2;
+            } else if word == "extends" {
+                // `type X<T> = A extends B ? C : D`: erased anyway, so read as `D`.
+                if let Some(eq) = (0..i).rev().take_while(|&j| self.text(j) != "type").find(|&j| self.text(j) == "=") {
+                    let colon = (i..self.toks.len()).find(|&j| self.text(j) == ":");
+                    if let (Some(colon), true) = (colon, self.alias_value(eq + 1)) {
+                        self.blank(self.toks[eq + 1].start, self.toks[colon].end);
+                        i = colon;
                     }
                 }
             } else if word == "interface"
@@ -296,11 +332,23 @@ mod tests {
     }
 
     #[test]
+    fn erased_only_forms_become_plain_types() {
+        let words = |src: &str| to_luau(src).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(words("local p: readonly {x: number}"), "local p: {x: number}");
+        assert_eq!(words("local k: keyof(Point) = 'x'"), "local k: string = 'x'");
+        assert_eq!(words("function f(x): asserts x is string end"), "function f(x): string end");
+        assert_eq!(words("type N<T> = T extends string ? 1 : 0"), "type N<T> = 0");
+        assert_eq!(words("type P = {id: number @key, n: string @len(1, 9)}"), "type P = {id: number , n: string }");
+    }
+
+    #[test]
     fn plain_lua_is_untouched() {
         for src in [
             "local t = {as = 1, fun = 2}\nreturn t.as, t.fun, fun(1), x ~= y, \"a as b!\", [[ x[] ]] -- as!",
             "local interface = 1\nreturn interface",
             "local as = 3\nreturn as + 1",
+            "local t = {readonly = true, keyof = 1, extends = 2}\nreturn keyof(t), t.readonly, t.extends",
+            "local s = \"@user\"",
         ] {
             assert_eq!(to_luau(src), src, "{src}");
         }

@@ -7,9 +7,8 @@
 //! Covered: typed locals, parameters and returns (`local x: number`, `function f(a: T?): (R1, R2)`), generics
 //! (`function f<T>(x: T): T`), `type Name = T` and `export type`, and `expr :: T`, with the type expressions Luau
 //! knows (records, arrays `{T}`, maps, unions, intersections, optional `T?`, function types, `typeof(expr)`,
-//! string literals); and Wippy's own `expr as T`, `expr!`, `T[]`, `fun(a: T): R` and `interface ... end`, which
-//! [`dialect`] first turns into Luau's forms. Not yet: conditional types (`A extends B ? C : D`), `keyof`,
-//! `readonly`, `asserts`, `@annotations`: a source using them is a load error at that word.
+//! string literals); and Wippy's own `expr as T`, `expr!`, `T[]`, `fun(a: T): R`, `interface ... end`, `readonly`,
+//! `keyof`, `asserts`, conditional aliases and `@annotations`, which [`dialect`] first turns into Luau's forms.
 //!
 //! The parser recurses; it runs on a thread with [`PARSE_STACK`] bytes of stack so a deeply nested source is a
 //! parse error rather than a stack overflow (Lua itself refuses nesting beyond 200 levels).

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use crate::error::CallError;
 use crate::id::EntryId;
-use crate::process::{BoxFuture, CallEnv, Client, Event, Function, Functions, Pid, System};
+use crate::process::{
+    BoxFuture, CallEnv, Client, Event, Function, Functions, Pid, SpawnOptions, SpawnRequest, System, MAX_CALL_DEPTH,
+};
 use crate::registry::fields::closest;
 use crate::registry::Registry;
 use crate::value::Value;
@@ -99,8 +101,18 @@ impl Drop for Reaper {
 
 /// Calls a process entry: spawns it on `host` and waits for its EXIT.
 async fn run_as_process(env: CallEnv, entry: EntryId, host: String, args: Vec<Value>) -> Result<Value, CallError> {
+    // The process counts as one `funcs` level below its caller, so a process that calls itself this way stops at
+    // the depth limit like any recursion through `funcs`.
+    let depth = env.depth + 1;
+    if depth > MAX_CALL_DEPTH {
+        return Err(CallError::TooDeep { entry, limit: MAX_CALL_DEPTH });
+    }
     let mut client = Client::new(&env.system, (*env.context).clone());
-    let started = client.spawn_monitored(entry.as_str(), &host, args).await;
+    let monitored = SpawnOptions { monitor: true, link: false };
+    let req = SpawnRequest::new(entry.as_str(), &host, args, env.context.clone())
+        .child_of(client.pid(), monitored)
+        .at_depth(depth);
+    let started = env.system.spawn(req).await.map(|(pid, _)| pid);
     let pid = started.map_err(|e| CallError::Instantiate { entry: entry.clone(), message: e.to_string() })?;
     let mut reaper = Reaper { system: env.system.clone(), pid: Some(pid.clone()) };
     loop {

@@ -151,9 +151,14 @@ impl LuaEngine {
         self.env_overlay.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
     }
 
-    /// Sets an environment variable in the overlay.
-    pub(crate) fn set_env_overlay(&self, key: String, value: String) {
-        self.env_overlay.lock().unwrap_or_else(|p| p.into_inner()).insert(key, value);
+    /// Sets an environment variable in the overlay; false when that would pass `env`'s `MAX_OVERLAY` variables.
+    pub(crate) fn set_env_overlay(&self, key: String, value: String) -> bool {
+        let mut overlay = self.env_overlay.lock().unwrap_or_else(|p| p.into_inner());
+        if overlay.len() >= super::modules::env::MAX_OVERLAY && !overlay.contains_key(&key) {
+            return false;
+        }
+        overlay.insert(key, value);
+        true
     }
 
     /// Every variable of the overlay.
@@ -410,6 +415,7 @@ impl Drop for Lease {
 
 /// Drives an invocation's driver coroutine to its end as the invocation `ctx`.
 async fn drive(ctx: &Arc<LuaCtx>, thread: Thread, args: MultiValue) -> mlua::Result<MultiValue> {
+    ctx.new_drive();
     let fut = thread.into_async::<MultiValue>(args)?;
     WithCtx::new(ctx.clone(), fut).await
 }

@@ -44,14 +44,19 @@ pub(crate) struct LuaCtx {
     /// deadlock rule of SPEC 5.1, checked by the driver in `prelude.lua`).
     local_waits: AtomicUsize,
     local_progress: AtomicU64,
+    /// Bumped when a drive starts: a wait of an earlier drive (a coroutine dropped, not yet collected) no longer
+    /// counts.
+    local_generation: AtomicU64,
 }
 
 /// A coroutine's wait on local channels (`channel.new`), counted while it lasts.
-pub(crate) struct LocalWait(Arc<LuaCtx>);
+pub(crate) struct LocalWait(Arc<LuaCtx>, u64);
 
 impl Drop for LocalWait {
     fn drop(&mut self) {
-        self.0.local_waits.fetch_sub(1, Ordering::Relaxed);
+        if self.0.local_generation.load(Ordering::Relaxed) == self.1 {
+            self.0.local_waits.fetch_sub(1, Ordering::Relaxed);
+        }
         self.0.local_progress.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -63,7 +68,8 @@ pub(crate) fn local_wait(all_local: bool) -> Option<LocalWait> {
     }
     let ctx = current().ok()?;
     ctx.local_waits.fetch_add(1, Ordering::Relaxed);
-    Some(LocalWait(ctx))
+    let generation = ctx.local_generation.load(Ordering::Relaxed);
+    Some(LocalWait(ctx, generation))
 }
 
 /// For the driver: when `coroutines` coroutines are all waiting on local channels, a count of the local waits that
@@ -77,6 +83,12 @@ pub(super) fn all_waiting_locally(_: &mlua::Lua, coroutines: usize) -> mlua::Res
 }
 
 impl LuaCtx {
+    /// Forgets the local waits of earlier drives (their coroutines were dropped): a drive starts.
+    pub(super) fn new_drive(&self) {
+        self.local_generation.fetch_add(1, Ordering::Relaxed);
+        self.local_waits.store(0, Ordering::Relaxed);
+    }
+
     /// A context for one invocation of `code`.
     pub(super) fn new(code: Arc<LuaCode>, engine: Arc<LuaEngine>, env: CallEnv) -> LuaCtx {
         LuaCtx {
@@ -90,6 +102,7 @@ impl LuaCtx {
             step: Mutex::new(None),
             local_waits: AtomicUsize::new(0),
             local_progress: AtomicU64::new(0),
+            local_generation: AtomicU64::new(0),
         }
     }
 
@@ -111,8 +124,21 @@ impl LuaCtx {
     /// Stops `task` when this invocation ends.
     pub(crate) fn track(&self, task: AbortHandle) {
         let mut r = self.resources.lock().unwrap_or_else(|p| p.into_inner());
-        r.retain(|t| !t.is_finished());
+        // Finished tasks are dropped when the list doubles, so tracking stays amortized O(1).
+        if r.len() >= 64 && r.len().is_power_of_two() {
+            r.retain(|t| !t.is_finished());
+        }
         r.push(task);
+    }
+
+    /// Whether the invocation may start another task (timer, ticker, async call): at most [`MAX_TASKS`] live.
+    fn task_room(&self) -> bool {
+        let mut r = self.resources.lock().unwrap_or_else(|p| p.into_inner());
+        if r.len() < MAX_TASKS {
+            return true;
+        }
+        r.retain(|t| !t.is_finished());
+        r.len() < MAX_TASKS
     }
 
     /// Stops every task the invocation started.
@@ -183,6 +209,20 @@ pub(crate) fn current() -> mlua::Result<Arc<LuaCtx>> {
         .ok_or_else(|| mlua::Error::runtime("this function can only be called from Lua code run by the host"))
 }
 
+/// The most timers, tickers and async calls one invocation may have running at once (SPEC §10).
+pub(crate) const MAX_TASKS: usize = 100_000;
+
+/// An error naming [`MAX_TASKS`] when the current invocation has reached it.
+pub(crate) fn task_room() -> mlua::Result<()> {
+    match current() {
+        Ok(ctx) if !ctx.task_room() => Err(crate::lua::modules::errors::raise(
+            crate::value::kind::UNAVAILABLE,
+            format!("the invocation already has {MAX_TASKS} timers, tickers and async calls running (the limit)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Spawns a task that belongs to the current invocation: it is stopped when the invocation ends.
 pub(crate) fn spawn_tracked<F>(fut: F) -> tokio::task::JoinHandle<()>
 where
@@ -221,17 +261,24 @@ impl<F: Future> WithCtx<F> {
     }
 }
 
+/// Puts the previous current invocation back when dropped.
+struct Restore(Option<Arc<LuaCtx>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
 impl<F: Future> Future for WithCtx<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let ctx = self.ctx.clone();
-        let prev = CURRENT.with(|c| c.replace(Some(ctx)));
-        let r = {
-            let _slice = Slice::enter();
-            self.fut.as_mut().poll(cx)
-        };
-        CURRENT.with(|c| *c.borrow_mut() = prev);
-        r
+        // Restored on every way out, a panic included: the thread's next task must not see this invocation.
+        let _restore = Restore(CURRENT.with(|c| c.replace(Some(ctx))));
+        let _slice = Slice::enter();
+        self.fut.as_mut().poll(cx)
     }
 }

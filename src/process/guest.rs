@@ -120,8 +120,13 @@ impl ProcessContext {
         &self.record.pid
     }
 
-    /// The environment of its invocation: its security context, at depth 0, owned by this process.
+    /// The environment of its invocation: its security context, at the depth it was started at (0 unless it was
+    /// called as a function), owned by this process.
     pub(crate) fn env(&self) -> CallEnv {
-        CallEnv { owner: Some(self.record.clone()), ..CallEnv::new(self.system.clone(), self.record.context.clone()) }
+        CallEnv {
+            owner: Some(self.record.clone()),
+            depth: self.record.depth,
+            ..CallEnv::new(self.system.clone(), self.record.context.clone())
+        }
     }
 }

@@ -50,19 +50,20 @@ impl Identity {
         system: &Arc<System>,
         host: Option<Arc<ProcessHost>>,
         context: Arc<SecurityContext>,
+        depth: u32,
     ) -> Result<(Identity, Inbox), ProcessError> {
         if let Some(h) = &host {
             h.reserve()?;
         }
         let pid = system.next_pid(host.as_ref().map_or("client", |h| h.id.as_str()));
-        let (record, inbox) = Record::new(pid, host, context);
+        let (record, inbox) = Record::new(pid, host, context, depth);
         Ok((Identity { system: system.clone(), record }, inbox))
     }
 
     /// Opens and publishes an identity without an actor (a client, a Lua function call).
     pub(crate) fn open_published(system: &Arc<System>, context: Arc<SecurityContext>) -> (Identity, Inbox) {
         let pid = system.next_pid("client");
-        let (record, inbox) = Record::new(pid, None, context);
+        let (record, inbox) = Record::new(pid, None, context, 0);
         let identity = Identity { system: system.clone(), record };
         identity.publish();
         (identity, inbox)

@@ -45,6 +45,9 @@ pub(crate) struct Record {
     pub(crate) host: Option<Arc<ProcessHost>>,
     /// The security context it runs under.
     pub(crate) context: Arc<SecurityContext>,
+    /// How deep in `funcs` calls it was started (a process called as a function through `meta.default_host`
+    /// counts as one level deeper than its caller): its own calls continue from there.
+    pub(crate) depth: u32,
     ctl: Mutex<Control>,
     /// Wakes the process's Step when it is terminated (a permit is kept if Step is not waiting yet).
     pub(crate) killed: Notify,
@@ -52,13 +55,19 @@ pub(crate) struct Record {
 
 impl Record {
     /// A record and the inbox of its mailbox.
-    pub(super) fn new(pid: Pid, host: Option<Arc<ProcessHost>>, context: Arc<SecurityContext>) -> (Arc<Record>, Inbox) {
+    pub(super) fn new(
+        pid: Pid,
+        host: Option<Arc<ProcessHost>>,
+        context: Arc<SecurityContext>,
+        depth: u32,
+    ) -> (Arc<Record>, Inbox) {
         let (mailbox, inbox) = mailbox();
         let record = Arc::new(Record {
             pid,
             mailbox,
             host,
             context,
+            depth,
             ctl: Mutex::new(Control::default()),
             killed: Notify::new(),
         });

@@ -32,12 +32,20 @@ pub(crate) struct SpawnRequest<'a> {
     pub(crate) supervisor: Option<ractor::ActorCell>,
     /// A name the process is registered under before it runs.
     pub(crate) name: Option<&'a str>,
+    /// The `funcs` call depth it starts at.
+    pub(crate) depth: u32,
 }
 
 impl<'a> SpawnRequest<'a> {
     /// A spawn of `entry` on `host` with `args`, under `context`.
     pub(crate) fn new(entry: &'a str, host: &'a str, args: Vec<Value>, context: Arc<SecurityContext>) -> Self {
-        SpawnRequest { entry, host, args, context, parent: None, supervisor: None, name: None }
+        SpawnRequest { entry, host, args, context, parent: None, supervisor: None, name: None, depth: 0 }
+    }
+
+    /// Starts the process `depth` levels deep in `funcs` calls.
+    pub(crate) fn at_depth(mut self, depth: u32) -> Self {
+        self.depth = depth;
+        self
     }
 
     /// Links the actor to a ractor `supervisor` and registers the process as `name` before it runs.
@@ -64,11 +72,11 @@ impl System {
         self: &Arc<Self>,
         req: SpawnRequest<'_>,
     ) -> Result<(Pid, ractor::ActorCell), ProcessError> {
-        let SpawnRequest { entry, host, args, context, parent, supervisor, name } = req;
+        let SpawnRequest { entry, host, args, context, parent, supervisor, name, depth } = req;
         let program = self.program(entry).ok_or_else(|| self.not_a_process(entry))?;
         let host = self.host(host)?;
         let launch = program.prepare(args).map_err(ProcessError::Arguments)?;
-        let (identity, inbox) = Identity::open(self, Some(host), context)?;
+        let (identity, inbox) = Identity::open(self, Some(host), context, depth)?;
         let pid = identity.pid().clone();
         let record = identity.record().clone();
         let args = ProcArgs { identity, launch, inbox };

@@ -8,7 +8,8 @@
 //! written as text. An empty table is an empty list (the WIT mapping accepts it where a map or record is expected).
 //! A Lua string that is valid UTF-8 is a string, otherwise bytes. Functions, coroutines and userdata cannot leave
 //! Lua: converting one is an error that says where it is (`args[2].handler`). Nesting is bounded by
-//! [`super::wit::MAX_DEPTH`], which also stops self-referencing tables.
+//! [`super::wit::MAX_DEPTH`], which also stops self-referencing tables, and the size of one conversion by
+//! [`MAX_NODES`] (a table shared many times over is copied each time).
 //!
 //! Errors ([`Value::Error`]) are Lua error objects ([`LuaErrorObject`], SPEC §5.2) both ways; an error Lua raised
 //! from host code (mlua's error value) leaves Lua as an error too, with its text as the message.
@@ -17,6 +18,10 @@ use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value as LuaValue}
 
 use super::wit::MAX_DEPTH;
 use super::{kind, ErrorValue, Map, Value};
+
+/// The most values (tables and their items, counted each time they are reached) one conversion out of Lua may
+/// produce: a table referenced many times over is copied each time, and this bounds the copy (SPEC §10).
+pub(crate) const MAX_NODES: usize = 1 << 22;
 
 /// The most stack frames an error object records.
 const MAX_FRAMES: usize = 32;
@@ -175,10 +180,14 @@ pub(crate) fn to_lua(lua: &Lua, v: &Value) -> mlua::Result<LuaValue> {
 
 /// Converts a Lua value into a [`Value`]; `what` names it in errors (`args[1]`).
 pub(crate) fn from_lua(v: &LuaValue, what: &str) -> Result<Value, String> {
-    convert(v, what, 0)
+    convert(v, what, 0, &mut 0)
 }
 
-fn convert(v: &LuaValue, path: &str, depth: usize) -> Result<Value, String> {
+fn convert(v: &LuaValue, path: &str, depth: usize, nodes: &mut usize) -> Result<Value, String> {
+    *nodes += 1;
+    if *nodes > MAX_NODES {
+        return Err(format!("`{path}`: the value has more than {MAX_NODES} parts (a table shared many times over?)"));
+    }
     if depth > MAX_DEPTH {
         return Err(format!("`{path}` nests deeper than {MAX_DEPTH} levels (a table that contains itself?)"));
     }
@@ -191,12 +200,12 @@ fn convert(v: &LuaValue, path: &str, depth: usize) -> Result<Value, String> {
             Ok(text) => Value::Str(text.to_owned()),
             Err(_) => Value::Bytes(s.as_bytes().to_vec()),
         },
-        LuaValue::Table(t) => table(t, path, depth)?,
+        LuaValue::Table(t) => table(t, path, depth, nodes)?,
         LuaValue::Function(_) => return Err(format!("`{path}` is a function, which cannot leave Lua")),
         LuaValue::Thread(_) => return Err(format!("`{path}` is a coroutine, which cannot leave Lua")),
         LuaValue::UserData(u) => match u.borrow::<LuaErrorObject>() {
             Ok(e) => Value::Error(Box::new(e.error.clone())),
-            Err(_) => exported(u, path, depth)?,
+            Err(_) => exported(u, path, depth, nodes)?,
         },
         LuaValue::Error(e) => Value::Error(Box::new(error_from_mlua(e))),
         LuaValue::LightUserData(_) => return Err(format!("`{path}` is a userdata value, which cannot leave Lua")),
@@ -207,12 +216,12 @@ fn convert(v: &LuaValue, path: &str, depth: usize) -> Result<Value, String> {
 /// A host object leaving Lua: what its `__export` metamethod gives (a payload its data, a Time its RFC 3339 text,
 /// a Duration its nanoseconds), or `nil` for objects without one (channels, futures: SPEC §5.2, as Wippy drops
 /// them).
-fn exported(u: &mlua::AnyUserData, path: &str, depth: usize) -> Result<Value, String> {
+fn exported(u: &mlua::AnyUserData, path: &str, depth: usize, nodes: &mut usize) -> Result<Value, String> {
     let export = u.metatable().and_then(|m| m.get::<mlua::Function>("__export"));
     match export {
         Ok(f) => {
             let v: LuaValue = f.call(u.clone()).map_err(|e| format!("`{path}`: {e}"))?;
-            convert(&v, path, depth + 1)
+            convert(&v, path, depth + 1, nodes)
         }
         Err(_) => {
             tracing::debug!(path, "a host object left Lua as nil");
@@ -221,7 +230,7 @@ fn exported(u: &mlua::AnyUserData, path: &str, depth: usize) -> Result<Value, St
     }
 }
 
-fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
+fn table(t: &Table, path: &str, depth: usize, nodes: &mut usize) -> Result<Value, String> {
     let mut ints: Vec<(i64, LuaValue)> = Vec::new();
     let mut others: Vec<(LuaValue, LuaValue)> = Vec::new();
     for pair in t.pairs::<LuaValue, LuaValue>() {
@@ -237,7 +246,7 @@ fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
         if all_positive && (max as usize) <= ints.len() * 2 {
             let mut out = vec![Value::Nil; max.max(0) as usize];
             for (i, v) in &ints {
-                out[(*i - 1) as usize] = convert(v, &format!("{path}[{i}]"), depth + 1)?;
+                out[(*i - 1) as usize] = convert(v, &format!("{path}[{i}]"), depth + 1, nodes)?;
             }
             return Ok(Value::List(out));
         }
@@ -247,7 +256,7 @@ fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
     ints.sort_unstable_by_key(|(i, _)| *i);
     let mut map = Map::with_capacity(ints.len() + others.len());
     for (i, v) in &ints {
-        map.insert(i.to_string(), convert(v, &format!("{path}[{i}]"), depth + 1)?);
+        map.insert(i.to_string(), convert(v, &format!("{path}[{i}]"), depth + 1, nodes)?);
     }
     // Keys that read the same as text (`1` and `"1"`, `true` and `"true"`) would overwrite each other.
     let clash = |key: &str| format!("`{path}` has two keys that read `{key}` (e.g. `1` and `\"1\"`); keep one");
@@ -268,7 +277,7 @@ fn table(t: &Table, path: &str, depth: usize) -> Result<Value, String> {
     }
     named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (key, v) in &named {
-        let item = convert(v, &format!("{path}.{key}"), depth + 1)?;
+        let item = convert(v, &format!("{path}.{key}"), depth + 1, nodes)?;
         if map.insert(key.clone(), item).is_some() {
             return Err(clash(key));
         }

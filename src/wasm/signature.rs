@@ -225,8 +225,13 @@ fn several_results(text: &str) -> (String, Vec<String>) {
             .map(|t| t.rsplit_once(':').map_or(t, |(_, ty)| ty).trim())
             .filter(|t| !t.is_empty())
             .collect();
-        let name = statement.trim_start().trim_start_matches("export").trim_start();
-        let name: String = name.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+        // The declaration's first line that is not a comment, without an `export` keyword.
+        let decl = statement.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("//")).unwrap_or("");
+        let decl = match decl.strip_prefix("export") {
+            Some(rest) if rest.starts_with(char::is_whitespace) => rest.trim_start(),
+            _ => decl,
+        };
+        let name: String = decl.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
         out.push_str(&statement[..arrow]);
         if !types.is_empty() {
             out.push_str(&format!("-> tuple<{}>", types.join(", ")));
@@ -375,6 +380,8 @@ mod tests {
         let (text, funcs) = several_results("div_mod: func(a: s32, b: s32) -> (q: s32, r: s32);\nnone: func() -> ();");
         assert_eq!(text, "div_mod: func(a: s32, b: s32) -> tuple<s32, s32>;\nnone: func() ;");
         assert_eq!(funcs, ["div_mod", "none"]);
+        let (_, funcs) = several_results("// a comment\nexporter: func() -> (s32, s32);\nexport g: func() -> (u8);");
+        assert_eq!(funcs, ["exporter", "g"]);
         let (same, funcs) = several_results("f: func() -> s32;");
         assert_eq!((same.as_str(), funcs.len()), ("f: func() -> s32;", 0));
     }

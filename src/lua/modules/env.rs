@@ -8,6 +8,9 @@ use super::errors::fail;
 use crate::lua::invocation::current;
 use crate::value::kind;
 
+/// The most variables `env.set` may add to a host's overlay.
+pub(crate) const MAX_OVERLAY: usize = 10_000;
+
 /// Builds the module table.
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let m = lua.create_table()?;
@@ -43,7 +46,10 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     )
                 }
             };
-            current()?.engine.set_env_overlay(key, value);
+            if !current()?.engine.set_env_overlay(key, value) {
+                let why = format!("the host's environment overlay holds {MAX_OVERLAY} variables, the most it allows");
+                return fail(lua, kind::UNAVAILABLE, why);
+            }
             Ok((LuaValue::Boolean(true), LuaValue::Nil))
         })?,
     )?;

@@ -3,7 +3,8 @@
 //! `events.send(system, kind, path, data?)` in the host whose system and kind match; `sub:close()` ends it (also
 //! when its invocation ends). Patterns are dot-separated: `*` is one segment, `**` any number, `(a|b)` one of,
 //! anything else itself. Each subscription buffers [`SUBSCRIPTION_BUFFER`] events; past that, events for it are
-//! dropped (logged) rather than slowing the sender. The bus belongs to the host (its Lua engine).
+//! dropped (logged) rather than slowing the sender. Names and patterns have at most [`MAX_SEGMENTS`] segments,
+//! and a host at most [`MAX_SUBSCRIPTIONS`] live subscriptions. The bus belongs to the host (its Lua engine).
 
 use std::sync::{Arc, Mutex, Weak};
 
@@ -18,20 +19,37 @@ use crate::value::{kind, Value};
 /// How many undelivered events a subscription holds.
 pub(crate) const SUBSCRIPTION_BUFFER: usize = 64;
 
-/// Whether dot-separated `text` matches `pattern`.
+/// How many live subscriptions a host holds.
+pub(crate) const MAX_SUBSCRIPTIONS: usize = 10_000;
+
+/// The most dot-separated segments an event name or pattern may have.
+pub(crate) const MAX_SEGMENTS: usize = 32;
+
+/// Whether dot-separated `text` matches `pattern`: a table of which prefixes match which (at most
+/// [`MAX_SEGMENTS`] squared steps), so no pattern makes the sender backtrack.
 pub(crate) fn matches(pattern: &str, text: &str) -> bool {
     let p: Vec<&str> = pattern.split('.').collect();
     let t: Vec<&str> = text.split('.').collect();
-    match_segments(&p, &t)
+    // ok[j] = the first i pattern segments match the first j text segments.
+    let mut ok = vec![false; t.len() + 1];
+    ok[0] = true;
+    for seg in &p {
+        let mut next = vec![false; t.len() + 1];
+        for j in 0..=t.len() {
+            next[j] = match *seg {
+                "**" => ok[j] || (j > 0 && next[j - 1]),
+                _ => j > 0 && ok[j - 1] && segment(seg, t[j - 1]),
+            };
+        }
+        ok = next;
+    }
+    ok[t.len()]
 }
 
-fn match_segments(p: &[&str], t: &[&str]) -> bool {
-    match (p.first(), t.first()) {
-        (None, None) => true,
-        (Some(&"**"), _) => match_segments(&p[1..], t) || (!t.is_empty() && match_segments(p, &t[1..])),
-        (Some(seg), Some(word)) => segment(seg, word) && match_segments(&p[1..], &t[1..]),
-        _ => false,
-    }
+/// Why `name` cannot be an event system, kind or pattern, if it cannot.
+fn too_long(name: &str) -> Option<String> {
+    let n = name.split('.').count();
+    (n > MAX_SEGMENTS).then(|| format!("`{name}` has {n} segments; at most {MAX_SEGMENTS} are allowed"))
 }
 
 fn segment(seg: &str, word: &str) -> bool {
@@ -60,6 +78,11 @@ pub(crate) struct EventBus {
 impl EventBus {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<Subscriber>>> {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many live subscriptions there are.
+    fn len(&self) -> usize {
+        self.lock().iter().filter(|w| w.strong_count() > 0).count()
     }
 
     fn add(&self, s: &Arc<Subscriber>) {
@@ -115,6 +138,13 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
             if system.is_empty() || event_kind.as_deref() == Some("") {
                 return fail(lua, kind::INVALID, "event system and kind patterns must not be empty");
             }
+            if let Some(why) = too_long(&system).or_else(|| event_kind.as_deref().and_then(too_long)) {
+                return fail(lua, kind::INVALID, why);
+            }
+            if current()?.engine.events().len() >= MAX_SUBSCRIPTIONS {
+                let why = format!("the host has {MAX_SUBSCRIPTIONS} event subscriptions, the most it allows");
+                return fail(lua, kind::UNAVAILABLE, why);
+            }
             let s = Arc::new(Subscriber { system, kind: event_kind, chan: Chan::new(SUBSCRIPTION_BUFFER) });
             current()?.engine.events().add(&s);
             Ok((LuaValue::UserData(lua.create_userdata(Subscription(s))?), LuaValue::Nil))
@@ -125,6 +155,9 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(|lua, (system, event_kind, path, data): (String, String, String, LuaValue)| {
             if system.is_empty() || event_kind.is_empty() || path.is_empty() {
                 return fail(lua, kind::INVALID, "event system, kind and path must not be empty");
+            }
+            if let Some(why) = too_long(&system).or_else(|| too_long(&event_kind)) {
+                return fail(lua, kind::INVALID, why);
             }
             let data = to_value(&data, "data")?;
             current()?.engine.events().send(&system, &event_kind, &path, data);
@@ -146,5 +179,8 @@ mod tests {
         assert!(matches("app.**", "app.users.new") && matches("app.**", "app") && matches("**", "x.y"));
         assert!(matches("app.(users|groups).*", "app.groups.x") && !matches("app.(users|groups).*", "app.x.y"));
         assert!(matches("**.done", "a.b.done") && !matches("**.done", "a.b"));
+        // No backtracking blow-up: 30 `**` against 30 segments that never end in `x`.
+        let pattern = format!("{}.x", vec!["**"; 30].join("."));
+        assert!(!matches(&pattern, &vec!["a"; 30].join(".")));
     }
 }

@@ -148,6 +148,7 @@ pub(crate) fn async_with(lua: &Lua, settings: &CallSettings, id: String, rest: M
     if let Some(why) = malformed(&id) {
         return fail(lua, kind::INVALID, why);
     }
+    crate::lua::invocation::task_room()?;
     let call = start(id, rest, settings)?;
     let state = Arc::new(Mutex::new(FutureState::default()));
     let response = Chan::new(1);

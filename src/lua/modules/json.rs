@@ -17,7 +17,18 @@ use crate::value::{kind, lua as conv};
 /// How deep a value may nest, encoding or decoding.
 pub(crate) const MAX_DEPTH: usize = 128;
 
-fn encode_value(v: &LuaValue, depth: usize, path: &mut Vec<*const std::ffi::c_void>) -> Result<Json, String> {
+/// What one encoding has seen: the tables on the current path (cycles) and how many values it wrote.
+struct Walk {
+    path: Vec<*const std::ffi::c_void>,
+    nodes: usize,
+}
+
+fn encode_value(v: &LuaValue, depth: usize, walk: &mut Walk) -> Result<Json, String> {
+    walk.nodes += 1;
+    if walk.nodes > crate::value::lua::MAX_NODES {
+        let max = crate::value::lua::MAX_NODES;
+        return Err(format!("value has more than {max} parts (a table shared many times over?)"));
+    }
     if depth > MAX_DEPTH {
         return Err(format!("value nests deeper than {MAX_DEPTH} levels"));
     }
@@ -31,12 +42,12 @@ fn encode_value(v: &LuaValue, depth: usize, path: &mut Vec<*const std::ffi::c_vo
         LuaValue::String(s) => Json::String(s.to_string_lossy()),
         LuaValue::Table(t) => {
             let ptr = t.to_pointer();
-            if path.contains(&ptr) {
+            if walk.path.contains(&ptr) {
                 return Err("cannot encode a cyclic table".into());
             }
-            path.push(ptr);
-            let out = table(t, depth, path);
-            path.pop();
+            walk.path.push(ptr);
+            let out = table(t, depth, walk);
+            walk.path.pop();
             out?
         }
         LuaValue::UserData(_) | LuaValue::Error(_) => match crate::value::lua::error_of(v) {
@@ -47,7 +58,7 @@ fn encode_value(v: &LuaValue, depth: usize, path: &mut Vec<*const std::ffi::c_vo
     })
 }
 
-fn table(t: &Table, depth: usize, path: &mut Vec<*const std::ffi::c_void>) -> Result<Json, String> {
+fn table(t: &Table, depth: usize, walk: &mut Walk) -> Result<Json, String> {
     let mut ints: Vec<(i64, LuaValue)> = Vec::new();
     let mut named: Vec<(String, LuaValue)> = Vec::new();
     for pair in t.pairs::<LuaValue, LuaValue>() {
@@ -66,13 +77,13 @@ fn table(t: &Table, depth: usize, path: &mut Vec<*const std::ffi::c_void>) -> Re
             if ints.iter().enumerate().any(|(n, (i, _))| *i != n as i64 + 1) {
                 return Err("cannot encode a sparse array".into());
             }
-            ints.iter().map(|(_, v)| encode_value(v, depth + 1, path)).collect::<Result<_, _>>().map(Json::Array)
+            ints.iter().map(|(_, v)| encode_value(v, depth + 1, walk)).collect::<Result<_, _>>().map(Json::Array)
         }
         (true, false) => {
             named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut m = serde_json::Map::with_capacity(named.len());
             for (k, v) in &named {
-                m.insert(k.clone(), encode_value(v, depth + 1, path)?);
+                m.insert(k.clone(), encode_value(v, depth + 1, walk)?);
             }
             Ok(Json::Object(m))
         }
@@ -81,7 +92,7 @@ fn table(t: &Table, depth: usize, path: &mut Vec<*const std::ffi::c_void>) -> Re
 
 /// `json.encode(v)` as text, or why not.
 pub(crate) fn encode(v: &LuaValue) -> Result<String, String> {
-    encode_value(v, 0, &mut Vec::new()).map(|j| j.to_string())
+    encode_value(v, 0, &mut Walk { path: Vec::new(), nodes: 0 }).map(|j| j.to_string())
 }
 
 /// Builds the module table.

@@ -193,9 +193,39 @@ impl Rewriter<'_> {
         j
     }
 
-    /// Whether token `i` stands where a type is expected (after `:`, `->`, `|`, `&`, `<`, or as an alias's value).
+    /// Whether token `i` stands where a type is expected: after `->`, as an alias's value, or after an annotation's
+    /// `:` (one followed by a space, or after `)`; `obj:fun(x)` is a method call).
     fn type_position(&self, i: usize) -> bool {
-        i > 0 && (matches!(self.text(i - 1), ":" | "->" | "|" | "&" | "<") || self.alias_value(i))
+        if i == 0 {
+            return false;
+        }
+        match self.text(i - 1) {
+            "->" => true,
+            ":" => {
+                let colon = self.toks[i - 1];
+                let spaced = self.src[colon.end..].starts_with(char::is_whitespace);
+                spaced || (i >= 2 && self.text(i - 2) == ")")
+            }
+            _ => self.alias_value(i),
+        }
+    }
+
+    /// Whether `interface` at token `i` declares one: a name, then `:` (what it extends), `function`, or a field
+    /// `name: T`, and an `end` with no statement between.
+    fn interface_end(&self, i: usize) -> Option<usize> {
+        if self.toks.get(i + 1)?.kind != Kind::Name {
+            return None;
+        }
+        let body = match self.text(i + 2) {
+            ":" | "function" => true,
+            _ => self.toks.get(i + 2).is_some_and(|t| t.kind == Kind::Name) && self.text(i + 3) == ":",
+        };
+        if !body {
+            return None;
+        }
+        const STATEMENTS: &[&str] = &["do", "then", "=", "return", "local", "if", "for", "while", "repeat", "until"];
+        let end = (i + 2..self.toks.len()).find(|&j| self.text(j) == "end")?;
+        (!(i + 2..end).any(|j| STATEMENTS.contains(&self.text(j)))).then_some(end)
     }
 
     /// Whether token `i` starts the value of a type alias (`type Name = ...`, `type Name<T> = ...`).
@@ -280,11 +310,8 @@ impl Rewriter<'_> {
                         i = colon;
                     }
                 }
-            } else if word == "interface"
-                && (i == 0 || !self.ends_expression(i - 1) || before == "end")
-                && self.toks.get(i + 1).is_some_and(|n| n.kind == Kind::Name)
-            {
-                if let Some(end) = (i + 2..self.toks.len()).find(|&j| self.text(j) == "end") {
+            } else if word == "interface" && (i == 0 || !self.ends_expression(i - 1) || before == "end") {
+                if let Some(end) = self.interface_end(i) {
                     self.blank(t.start, self.toks[end].end);
                     i = end;
                 }
@@ -349,6 +376,9 @@ mod tests {
             "local as = 3\nreturn as + 1",
             "local t = {readonly = true, keyof = 1, extends = 2}\nreturn keyof(t), t.readonly, t.extends",
             "local s = \"@user\"",
+            "function M.get() return interface end\nfunction M.f() if a then b() end end",
+            "if n < fun(x) then return k < keyof(t) end",
+            "return obj:fun(x), obj:keyof(y)",
         ] {
             assert_eq!(to_luau(src), src, "{src}");
         }

@@ -68,14 +68,17 @@ impl Drop for Fed {
     }
 }
 
-/// Sends the time once after `d`, then closes the channel.
-fn fire_after(chan: &Arc<Chan>, d: Duration) -> JoinHandle<()> {
+/// Sends the time once after `d` (then closes the channel when `close`: `time.after`; a timer's channel stays open
+/// for `reset`).
+fn fire_after(chan: &Arc<Chan>, d: Duration, close: bool) -> JoinHandle<()> {
     let weak = Arc::downgrade(chan);
     crate::lua::invocation::spawn_tracked(async move {
         tokio::time::sleep(d).await;
         if let Some(c) = weak.upgrade() {
             c.push(Item::Time(Timestamp::now()));
-            c.close();
+            if close {
+                c.close();
+            }
         }
     })
 }
@@ -94,7 +97,7 @@ impl UserData for LuaTimer {
             if let Some(h) = task.take() {
                 h.abort();
             }
-            *task = Some(fire_after(&t.0.chan, d));
+            *task = Some(fire_after(&t.0.chan, d, false));
             Ok(true)
         });
     }
@@ -157,8 +160,9 @@ fn add_timers(lua: &Lua, m: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, d: LuaValue| match positive(&d) {
             Err(why) => fail(lua, kind::INVALID, why),
             Ok(d) => {
+                crate::lua::invocation::task_room()?;
                 let chan = Chan::new(1);
-                fire_after(&chan, d);
+                fire_after(&chan, d, true);
                 ok(lua, LuaChannel(chan))
             }
         })?,
@@ -168,8 +172,9 @@ fn add_timers(lua: &Lua, m: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, d: LuaValue| match positive(&d) {
             Err(why) => fail(lua, kind::INVALID, why),
             Ok(d) => {
+                crate::lua::invocation::task_room()?;
                 let chan = Chan::new(1);
-                let task = fire_after(&chan, d);
+                let task = fire_after(&chan, d, false);
                 ok(lua, LuaTimer(Fed::new(chan, task)))
             }
         })?,
@@ -178,7 +183,10 @@ fn add_timers(lua: &Lua, m: &Table) -> mlua::Result<()> {
         "ticker",
         lua.create_function(|lua, d: LuaValue| match positive(&d) {
             Err(why) => fail(lua, kind::INVALID, why),
-            Ok(d) => ok(lua, ticker(d)),
+            Ok(d) => {
+                crate::lua::invocation::task_room()?;
+                ok(lua, ticker(d))
+            }
         })?,
     )?;
     Ok(())

@@ -96,7 +96,14 @@ impl LuaTime {
     /// Go's `AddDate`: years, months and days added to the civil date, then normalized (Jan 31 + 1 month = Mar 2/3).
     fn add_date(&self, (y, m, d): (i64, i64, i64)) -> mlua::Result<LuaTime> {
         let z = self.zoned();
-        let dt = civil(z.year() as i64 + y, z.month() as i64 + m, z.day() as i64 + d, z.datetime()).map_err(bad)?;
+        let (Some(year), Some(month), Some(day)) = (
+            i64::from(z.year()).checked_add(y),
+            i64::from(z.month()).checked_add(m),
+            i64::from(z.day()).checked_add(d),
+        ) else {
+            return Err(bad("add_date: the date is out of range"));
+        };
+        let dt = civil(year, month, day, z.datetime()).map_err(bad)?;
         Ok(self.with_ts(dt.to_zoned(self.loc.tz.clone()).map_err(bad)?.timestamp()))
     }
 
@@ -119,11 +126,13 @@ impl LuaTime {
 /// The civil date-time `year-month-day` at the time of day of `at`, with months and days past their range carried
 /// over as Go does.
 pub(crate) fn civil(year: i64, month: i64, day: i64, at: DateTime) -> Result<DateTime, String> {
-    let months = year * 12 + (month - 1);
+    let out_of_range = || format!("the date {year}-{month}-{day} is out of range");
+    let months = i128::from(year) * 12 + i128::from(month) - 1;
     let (y, m) = (months.div_euclid(12), months.rem_euclid(12) + 1);
-    let y = i16::try_from(y).map_err(|_| format!("year {y} out of range"))?;
+    let y = i16::try_from(y).map_err(|_| out_of_range())?;
     let first = Date::new(y, m as i8, 1).map_err(|e| e.to_string())?;
-    let date = first.checked_add(jiff::Span::new().days(day - 1)).map_err(|e| e.to_string())?;
+    let days = jiff::Span::new().try_days(day.saturating_sub(1)).map_err(|_| out_of_range())?;
+    let date = first.checked_add(days).map_err(|_| out_of_range())?;
     Ok(date.to_datetime(at.time()))
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Durations are nanoseconds ([`duration::arg`]: a number, Go's text, or a Duration object). `now()` is a Time in
 //! the host's zone; `sleep(D)` suspends only the calling coroutine (`D <= 0` returns at once); `after(D)` is a
-//! channel that receives one Time and closes; `timer(D)` the same with `stop` and `reset`; `ticker(D)` a channel
+//! channel that receives one Time and closes; `timer(D)` a channel that receives a Time when it fires (left open,
+//! so `reset` can fire it again) with `stop` and `reset`; `ticker(D)` a channel
 //! of Times (buffer 16; ticks are dropped while the reader lags, as Go's ticker does). Timers and tickers are
 //! tracked by the invocation and stop when it ends. Bad durations give `nil, err` (INVALID) where the SPEC says
 //! so, and raise in `reset`.

@@ -61,12 +61,20 @@ impl Drop for LocalWait {
     }
 }
 
+/// The table the driver in `prelude.lua` reads before it checks for a deadlock: `[1]` is set once a wait on
+/// local channels began in the state's current drive (the driver clears it when a drive starts), so invocations
+/// that never wait on local channels never pay for the check.
+pub(super) struct LocalFlag(pub(super) mlua::Table);
+
 /// Counts a wait of the current invocation on local channels only, while the guard lives (`None` outside one).
-pub(crate) fn local_wait(all_local: bool) -> Option<LocalWait> {
+pub(crate) fn local_wait(lua: &mlua::Lua, all_local: bool) -> Option<LocalWait> {
     if !all_local {
         return None;
     }
     let ctx = current().ok()?;
+    if let Some(flag) = lua.app_data_ref::<LocalFlag>() {
+        let _ = flag.0.raw_set(1, true);
+    }
     ctx.local_waits.fetch_add(1, Ordering::Relaxed);
     let generation = ctx.local_generation.load(Ordering::Relaxed);
     Some(LocalWait(ctx, generation))

@@ -8,7 +8,7 @@
 -- its stack exactly as it was; the driver passes the preemption to the scheduler (`pause`) and a waiting host call
 -- (its PENDING marker) to the host. `slice_resume` returns `true, ...` or `false, err` like `coroutine.resume`, and
 -- `nil` when the coroutine was preempted.
-local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, deadlock = ...
+local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, local_flag, deadlock = ...
 local xpcall, rawget, type, error, select = xpcall, rawget, type, error, select
 local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
 
@@ -70,7 +70,8 @@ end
 -- Coroutines started by `coroutine.spawn` in the running invocation (SPEC 5.7). They run when the invocation's
 -- main coroutine waits on the host: each in turn until it waits too, yields, or ends. An error in one fails the
 -- invocation; when the main coroutine returns, the rest are dropped.
-local tasks = {}
+-- `dirty` says that the last drive spawned coroutines or saw local waits, so the next one must reset them.
+local tasks, ntasks, dirty = {}, 0, false
 
 -- The deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only, nothing but
 -- another of them could wake one. The driver then polls them all once more; if no local wait ended meanwhile
@@ -82,7 +83,9 @@ local function spawn(f)
     error("bad argument #1 to 'spawn' (function expected, got " .. type(f) .. ")", 2)
   end
   local t = create(function() return finish(xpcall(f, keep)) end)
-  tasks[#tasks + 1] = t
+  ntasks = ntasks + 1
+  tasks[ntasks] = t
+  dirty = true
   return t
 end
 
@@ -111,8 +114,8 @@ local function run_tasks()
     end
     if state == FAIL then return FAIL, detail end
     if state == "end" then
-      local n = #tasks
-      for j = i, n do tasks[j] = tasks[j + 1] end
+      for j = i, ntasks do tasks[j] = tasks[j + 1] end
+      ntasks = ntasks - 1
     else
       i = i + 1
     end
@@ -132,33 +135,37 @@ local function step(co, fresh, ok, ...)
     return step(co, true, slice_resume(co))
   end
   if not ok then
-    if tasks[1] then tasks = {} end
+    if ntasks > 0 then tasks, ntasks = {}, 0 end
     return FAIL, (...)
   end
   if (...) == DONE then
-    if tasks[1] then tasks = {} end
+    if ntasks > 0 then tasks, ntasks = {}, 0 end
     if #idle < IDLE_RUNNERS and slice_resume(co) then idle[#idle + 1] = co end
     return select(2, ...)
   end
   if status(co) == "dead" then
-    if tasks[1] then tasks = {} end
+    if ntasks > 0 then tasks, ntasks = {}, 0 end
     return ...
   end
   if fresh then
     return step(co, false, slice_resume(co))
   end
-  if tasks[1] then
+  if ntasks > 0 then
     local failed, err = run_tasks()
     if failed == FAIL then
-      tasks = {}
+      if ntasks > 0 then tasks, ntasks = {}, 0 end
       return FAIL, err
     end
   end
-  local progress = waiting_locally(#tasks + 1)
+  local progress
+  if local_flag[1] then
+    dirty = true
+    progress = waiting_locally(ntasks + 1)
+  end
   if progress then
     if progress == suspect then
       suspect = nil
-      if tasks[1] then tasks = {} end
+      if ntasks > 0 then tasks, ntasks = {}, 0 end
       return FAIL, deadlock()
     end
     suspect = progress
@@ -169,8 +176,10 @@ local function step(co, fresh, ok, ...)
 end
 
 local function drive(f, ...)
-  if tasks[1] then tasks = {} end
-  suspect = nil
+  if dirty then
+    tasks, ntasks, suspect, dirty = {}, 0, nil, false
+    local_flag[1] = nil
+  end
   local n = #idle
   local co = idle[n]
   if co then idle[n] = nil else co = create(run) end

@@ -89,6 +89,8 @@ impl LuaState {
         let join = unsafe { lua.create_c_function(join_env)? };
         let prelude =
             lua.load(prelude_bytecode()?).set_mode(ChunkMode::Binary).set_name("=wippy prelude").into_function()?;
+        let local_flag = lua.create_table()?;
+        lua.set_app_data(super::invocation::LocalFlag(local_flag.clone()));
         let (resolve, call, invoke, drive, coroutine): (Function, Function, Function, Function, Table) =
             prelude.call((
                 fail(),
@@ -99,6 +101,7 @@ impl LuaState {
                 probe,
                 join,
                 lua.create_function(super::invocation::all_waiting_locally)?,
+                local_flag,
                 lua.create_function(|lua, ()| {
                     let e = crate::ErrorValue::new("all coroutines blocked with no pending operations")
                         .with_kind(crate::value::kind::INTERNAL);

@@ -69,9 +69,11 @@ pub(crate) struct StoreState {
     stdio: Stdio,
     wasi_setup: Arc<WasiSetup>,
     wasi_env: Vec<(String, String)>,
-    wasi: Option<WasiCtx>,
-    wasi_p1: Option<WasiP1Ctx>,
-    http: Option<WasiHttpCtx>,
+    // Boxed, and built on first use: the store state is moved several times while a store is created, and these
+    // contexts are large (a call that uses no WASI never builds them).
+    wasi: Option<Box<WasiCtx>>,
+    wasi_p1: Option<Box<WasiP1Ctx>>,
+    http: Option<Box<WasiHttpCtx>>,
 }
 
 impl StoreState {
@@ -114,14 +116,14 @@ impl StoreState {
     /// The WASI preview 1 context of a core module, built on first use.
     pub(crate) fn wasi_p1(&mut self) -> &mut WasiP1Ctx {
         let (setup, env, stdio) = (&self.wasi_setup, &self.wasi_env, &self.stdio);
-        self.wasi_p1.get_or_insert_with(|| setup.builder(env, stdio).build_p1())
+        self.wasi_p1.get_or_insert_with(|| Box::new(setup.builder(env, stdio).build_p1()))
     }
 }
 
 impl WasiView for StoreState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         let (setup, env, stdio) = (&self.wasi_setup, &self.wasi_env, &self.stdio);
-        let ctx = self.wasi.get_or_insert_with(|| setup.builder(env, stdio).build());
+        let ctx = self.wasi.get_or_insert_with(|| Box::new(setup.builder(env, stdio).build()));
         WasiCtxView { ctx, table: &mut self.table }
     }
 }
@@ -131,7 +133,7 @@ impl WasiHttpView for StoreState {
         WasiHttpCtxView {
             hooks: wasmtime_wasi_http::default_hooks(),
             table: &mut self.table,
-            ctx: self.http.get_or_insert_with(WasiHttpCtx::new),
+            ctx: self.http.get_or_insert_with(|| Box::new(WasiHttpCtx::new())),
         }
     }
 }

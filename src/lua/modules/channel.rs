@@ -74,7 +74,7 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
                     }
                 }
             } else {
-                let _wait = crate::lua::invocation::local_wait(owned.iter().all(|c| c.chan().is_local()));
+                let _wait = crate::lua::invocation::local_wait(&lua, owned.iter().all(|c| c.chan().is_local()));
                 select(&owned).await
             };
             let chan = match &owned[i] {

@@ -145,15 +145,15 @@ impl UserData for LuaChannel {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         // The channel is taken out of the userdata before waiting: another coroutine of the invocation may use
         // the same channel meanwhile (a borrow held across the wait would refuse it).
-        methods.add_async_function("send", |_, (this, v): (AnyUserData, LuaValue)| async move {
+        methods.add_async_function("send", |lua, (this, v): (AnyUserData, LuaValue)| async move {
             let chan = this.borrow::<LuaChannel>()?.0.clone();
-            let _wait = crate::lua::invocation::local_wait(chan.is_local());
+            let _wait = crate::lua::invocation::local_wait(&lua, chan.is_local());
             chan.send(Item::Lua(v)).await.map_err(|_| mlua::Error::runtime("send on closed channel"))?;
             Ok(true)
         });
         methods.add_async_function("receive", |lua, this: AnyUserData| async move {
             let chan = this.borrow::<LuaChannel>()?.0.clone();
-            let _wait = crate::lua::invocation::local_wait(chan.is_local());
+            let _wait = crate::lua::invocation::local_wait(&lua, chan.is_local());
             match chan.receive().await {
                 Some(item) => Ok((item_to_lua(&lua, item)?, true)),
                 None => Ok((LuaValue::Nil, false)),

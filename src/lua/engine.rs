@@ -84,19 +84,10 @@ fn lua_error(code: &LuaCode, e: &mlua::Error) -> CallError {
             limit: LimitExceeded::LuaMemory { limit: code.limits.max_memory },
         };
     }
-    if let Some(value) = external(e) {
+    if let Some(value) = conv::raised_error_value(e) {
         return CallError::Raised { entry: code.id.clone(), value: Value::Error(Box::new(value)) };
     }
     CallError::Lua { entry: code.id.clone(), message: error_text(e) }
-}
-
-/// The error object a host function raised, if `e` is one.
-fn external(e: &mlua::Error) -> Option<crate::ErrorValue> {
-    match e {
-        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => external(cause),
-        mlua::Error::ExternalError(ext) => ext.downcast_ref::<crate::ErrorValue>().cloned(),
-        _ => None,
-    }
 }
 
 /// Whether `e` is Lua running out of memory, however it got wrapped on the way out.

@@ -77,19 +77,9 @@ return pcall, xpcall, wrapped
 /// text without the traceback, a value Lua code raised as it is.
 fn caught(lua: &Lua, v: LuaValue) -> mlua::Result<LuaValue> {
     let LuaValue::Error(e) = &v else { return Ok(v) };
-    let error = crate::value::lua::error_from_mlua(e);
-    if error.kind.is_empty() || error.kind == crate::value::kind::INTERNAL && !is_external(e) {
-        return Ok(LuaValue::String(lua.create_string(&error.message)?));
-    }
-    super::modules::errors::object(lua, error)
-}
-
-/// Whether a host error carries an [`ErrorValue`](crate::ErrorValue) (rather than only text).
-fn is_external(e: &mlua::Error) -> bool {
-    match e {
-        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => is_external(cause),
-        mlua::Error::ExternalError(ext) => ext.downcast_ref::<crate::ErrorValue>().is_some(),
-        _ => false,
+    match crate::value::lua::raised_error_value(e) {
+        Some(error) => super::modules::errors::object(lua, error),
+        None => Ok(LuaValue::String(lua.create_string(crate::value::lua::error_from_mlua(e).message)?)),
     }
 }
 

@@ -132,15 +132,24 @@ pub(crate) fn error_of(v: &LuaValue) -> Option<ErrorValue> {
     }
 }
 
+/// The [`ErrorValue`] a host function raised, however mlua wrapped it on the way; `None` for other errors.
+pub(crate) fn raised_error_value(e: &mlua::Error) -> Option<ErrorValue> {
+    match e {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => raised_error_value(cause),
+        mlua::Error::ExternalError(ext) => ext.downcast_ref::<ErrorValue>().cloned(),
+        _ => None,
+    }
+}
+
 /// A host error Lua raised (mlua's error value) as an error: the [`ErrorValue`] a host function raised, or its
 /// text (without the traceback mlua adds) as an INTERNAL error.
 pub(crate) fn error_from_mlua(e: &mlua::Error) -> ErrorValue {
+    if let Some(ev) = raised_error_value(e) {
+        return ev;
+    }
     match e {
         mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => error_from_mlua(cause),
-        mlua::Error::ExternalError(ext) => match ext.downcast_ref::<ErrorValue>() {
-            Some(ev) => ev.clone(),
-            None => ErrorValue::new(ext.to_string()).with_kind(kind::INTERNAL),
-        },
+        mlua::Error::ExternalError(ext) => ErrorValue::new(ext.to_string()).with_kind(kind::INTERNAL),
         mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => {
             ErrorValue::new(m.split("\nstack traceback:").next().unwrap_or(m).trim()).with_kind(kind::INTERNAL)
         }

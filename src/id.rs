@@ -21,6 +21,10 @@ pub struct Pos {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntryId(Arc<str>);
 
+/// A map keyed by entry ID, with a fast non-keyed hash (`rustc-hash`): the IDs come from the registry, not from
+/// guests, and the host looks them up on every call and spawn.
+pub(crate) type EntryMap<V> = rustc_hash::FxHashMap<EntryId, V>;
+
 impl EntryId {
     /// Parses `namespace:name`; the namespace is dot-separated, and neither part may be empty.
     pub fn parse(text: &str) -> Result<EntryId, String> {

@@ -22,7 +22,6 @@
 //! Every supervisor of a deployment reports to one event stream ([`Deployment::next_event`]); `wippy start` prints
 //! it, tests assert on it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,7 +32,7 @@ use tokio::sync::mpsc;
 
 use crate::error::DeployError;
 use crate::host::Host;
-use crate::id::EntryId;
+use crate::id::{EntryId, EntryMap};
 use crate::process::{Pid, SpawnRequest, System};
 use crate::registry::kinds::Lifecycle;
 use crate::registry::{EntryKind, Registry};
@@ -166,8 +165,8 @@ impl Builder<'_> {
 }
 
 /// The supervisor that directly contains each supervised entry.
-fn parents(reg: &Registry) -> HashMap<EntryId, EntryId> {
-    let mut out = HashMap::new();
+fn parents(reg: &Registry) -> EntryMap<EntryId> {
+    let mut out = EntryMap::default();
     for e in reg.entries.values() {
         if let EntryKind::Supervisor(s) = &e.kind {
             for c in &s.children {
@@ -178,7 +177,7 @@ fn parents(reg: &Registry) -> HashMap<EntryId, EntryId> {
     out
 }
 
-fn top(parents: &HashMap<EntryId, EntryId>, id: &EntryId) -> EntryId {
+fn top(parents: &EntryMap<EntryId>, id: &EntryId) -> EntryId {
     let mut cur = id.clone();
     while let Some(p) = parents.get(&cur) {
         cur = p.clone();

@@ -20,7 +20,7 @@ use std::time::Duration;
 use super::functions::FunctionTable;
 use super::{Host, HostInner};
 use crate::error::{Diagnostic, LoadError};
-use crate::id::EntryId;
+use crate::id::EntryMap;
 use crate::lua::{LuaEngine, LuaFunction, LuaProgram};
 use crate::process::{Function, HostLimits, ProcessHost, Program, System};
 use crate::registry::kinds::{default_workers, LuaRole, PoolKind, WasmRole};
@@ -151,8 +151,8 @@ fn create_dir(dir: &Path, mode: u32) -> std::io::Result<()> {
 /// The function and process entries, prepared by their engines.
 #[derive(Default)]
 struct Prepared {
-    functions: HashMap<EntryId, Arc<dyn Function>>,
-    programs: HashMap<EntryId, Arc<dyn Program>>,
+    functions: EntryMap<Arc<dyn Function>>,
+    programs: EntryMap<Arc<dyn Program>>,
 }
 
 /// Step 4: every function and process entry, prepared by the engine of its kind.
@@ -201,11 +201,7 @@ fn register_entries(
 }
 
 /// Step 5: a service's `input` must fit its process's method (checked now, not at the first start).
-fn check_service_inputs(
-    registry: &Registry,
-    programs: &HashMap<EntryId, Arc<dyn Program>>,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn check_service_inputs(registry: &Registry, programs: &EntryMap<Arc<dyn Program>>, diags: &mut Vec<Diagnostic>) {
     for entry in registry.entries.values() {
         let EntryKind::Service(s) = &entry.kind else { continue };
         let Some(program) = programs.get(&s.process.id) else { continue };
@@ -233,8 +229,8 @@ fn assemble(registry: Registry, engine: WasmEngine, prepared: Prepared) -> Host 
 }
 
 /// Every `process.host`, and the `terminal.host` (whose processes get the real terminal).
-fn process_hosts(reg: &Registry) -> HashMap<EntryId, Arc<ProcessHost>> {
-    let mut out = HashMap::new();
+fn process_hosts(reg: &Registry) -> EntryMap<Arc<ProcessHost>> {
+    let mut out = EntryMap::default();
     for e in reg.entries.values() {
         let limits = match &e.kind {
             EntryKind::ProcessHost(h) => HostLimits {

@@ -9,11 +9,10 @@
 //! arguments, monitored, and its EXIT is the result (its value, or its error as the call's error). If the call is
 //! dropped first (a deadline, a cancelled caller), the process is terminated.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::CallError;
-use crate::id::EntryId;
+use crate::id::{EntryId, EntryMap};
 use crate::process::{
     BoxFuture, CallEnv, Client, Event, Function, Functions, Pid, SpawnOptions, SpawnRequest, System, MAX_CALL_DEPTH,
 };
@@ -23,13 +22,13 @@ use crate::value::Value;
 
 /// Every function entry of a host.
 pub(crate) struct FunctionTable {
-    map: HashMap<EntryId, Arc<dyn Function>>,
+    map: EntryMap<Arc<dyn Function>>,
     registry: Arc<Registry>,
 }
 
 impl FunctionTable {
     /// A table over `map`; `registry` explains IDs that are not functions.
-    pub(crate) fn new(map: HashMap<EntryId, Arc<dyn Function>>, registry: Arc<Registry>) -> FunctionTable {
+    pub(crate) fn new(map: EntryMap<Arc<dyn Function>>, registry: Arc<Registry>) -> FunctionTable {
         FunctionTable { map, registry }
     }
 

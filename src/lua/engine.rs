@@ -21,7 +21,7 @@ use super::invocation::{current, LuaCtx, WithCtx};
 use super::proc::LuaProc;
 use super::state::{is_fail, LuaState, StatePool, DEFAULT_MAX_MEMORY};
 use crate::error::{CallError, Diagnostic, LimitExceeded};
-use crate::id::EntryId;
+use crate::id::{EntryId, EntryMap};
 use crate::process::{CallEnv, ProcessContext};
 use crate::registry::kinds::{LuaEntry, LuaRole};
 use crate::registry::{Entry, EntryKind};
@@ -59,7 +59,7 @@ pub(crate) struct LuaCode {
 
 /// The compiled Lua entries of one host.
 pub(crate) struct LuaEngine {
-    codes: HashMap<EntryId, Arc<LuaCode>>,
+    codes: EntryMap<Arc<LuaCode>>,
     /// `env.set`'s variables, over the OS environment (SPEC §5.16); this host's only.
     env_overlay: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
     /// The host's event bus (`events`, SPEC §5.9).
@@ -108,7 +108,7 @@ impl LuaEngine {
             super::preempt::start();
         }
         let lua = Lua::new();
-        let mut codes = HashMap::new();
+        let mut codes = EntryMap::default();
         let mut diags = Vec::new();
         for entry in entries {
             let EntryKind::Lua(l) = &entry.kind else { continue };

@@ -8,14 +8,12 @@
 //! in the invocation's context. (Wippy runs them when the environment is built; only a library's side effects and
 //! when its load error shows can tell the two apart.)
 
-use std::collections::HashMap;
-
 use mlua::{Lua, Value as LuaValue};
 
 use super::engine::LuaCode;
 use super::invocation::current;
 use super::modules;
-use crate::id::EntryId;
+use crate::id::{EntryId, EntryMap};
 use crate::registry::kinds::LUA_MODULES;
 
 /// The built-in modules every Lua entry has as globals, listed in `modules` or not.
@@ -26,8 +24,8 @@ type Reach = (Vec<String>, Vec<(String, EntryId)>);
 
 /// Adds the modules and imports of every library an entry reaches, directly or through other libraries, to the
 /// entry's own (an alias of the entry's own wins over a library's alias of the same name).
-pub(super) fn close_over_imports(codes: &mut HashMap<EntryId, LuaCode>) {
-    let direct: HashMap<EntryId, Reach> = codes
+pub(super) fn close_over_imports(codes: &mut EntryMap<LuaCode>) {
+    let direct: EntryMap<Reach> = codes
         .iter()
         .map(|(id, c)| {
             (id.clone(), (c.modules.clone(), c.imports.iter().map(|(a, i)| (a.clone(), i.clone())).collect()))

@@ -20,7 +20,6 @@
 //! when it started; past it, an allocation fails (after an emergency collection) with Lua's "not enough memory",
 //! which ends the invocation with a limit error.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use mlua::{
@@ -31,7 +30,7 @@ use mlua::{
 use super::engine::LuaCode;
 use super::invocation::LuaCtx;
 use super::sandbox;
-use crate::id::EntryId;
+use crate::id::EntryMap;
 
 /// The memory a Lua invocation may use when its entry sets no `limits.max_memory`: 64 MiB.
 pub(crate) const DEFAULT_MAX_MEMORY: u64 = 64 << 20;
@@ -67,7 +66,7 @@ pub(crate) struct LuaState {
     /// The driver: `(f, ...)` runs `f(...)` in a coroutine of its own (see `prelude.lua`).
     drive: Function,
     /// The loaded chunks of the entries that ran here.
-    chunks: HashMap<EntryId, Loaded>,
+    chunks: EntryMap<Loaded>,
     /// The driver coroutine of the last invocation, reused once it has finished.
     spare: Option<Thread>,
     /// Memory in use right after setup.
@@ -111,7 +110,7 @@ impl LuaState {
         let env_meta = sandbox::build(&lua, coroutine)?;
         lua.set_app_data(super::engine::EnvMeta(env_meta.clone()));
         let baseline = lua.used_memory();
-        Ok(LuaState { lua, env_meta, resolve, call, invoke, drive, chunks: HashMap::new(), spare: None, baseline })
+        Ok(LuaState { lua, env_meta, resolve, call, invoke, drive, chunks: EntryMap::default(), spare: None, baseline })
     }
 
     /// The Lua state.

@@ -5,7 +5,6 @@
 //! Everything here belongs to one [`crate::Host`]; nothing is process-global, so two hosts in one test process never
 //! see each other's PIDs, names or groups.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,17 +20,17 @@ use super::names::Names;
 use super::record::Record;
 use super::Pid;
 use crate::error::ProcessError;
-use crate::id::EntryId;
+use crate::id::{EntryId, EntryMap};
 use crate::registry::Registry;
 use crate::value::Value;
 
 /// The process table, names and groups of one host.
 pub(crate) struct System {
-    pub(super) table: DashMap<Pid, Arc<Record>>,
+    pub(super) table: DashMap<Pid, Arc<Record>, rustc_hash::FxBuildHasher>,
     pub(super) names: Names,
     pub(super) groups: Groups,
-    hosts: HashMap<EntryId, Arc<ProcessHost>>,
-    programs: HashMap<EntryId, Arc<dyn Program>>,
+    hosts: EntryMap<Arc<ProcessHost>>,
+    programs: EntryMap<Arc<dyn Program>>,
     functions: Arc<dyn Functions>,
     registry: Arc<Registry>,
     serial: AtomicU64,
@@ -41,12 +40,12 @@ impl System {
     /// A system over the process hosts and programs of `registry`; guests reach functions through `functions`.
     pub(crate) fn new(
         registry: Arc<Registry>,
-        hosts: HashMap<EntryId, Arc<ProcessHost>>,
-        programs: HashMap<EntryId, Arc<dyn Program>>,
+        hosts: EntryMap<Arc<ProcessHost>>,
+        programs: EntryMap<Arc<dyn Program>>,
         functions: Arc<dyn Functions>,
     ) -> System {
         System {
-            table: DashMap::new(),
+            table: DashMap::default(),
             names: Names::default(),
             groups: Groups::default(),
             hosts,

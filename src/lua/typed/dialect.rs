@@ -1,9 +1,10 @@
 //! Wippy's own type forms that Luau's grammar (what `full_moon` parses) lacks, rewritten to Luau's before the
 //! parse: `expr as T` to `expr :: T`, `expr!` to `expr`, `T[]` to `{T}`, `fun(a: T): R` to `(a: T) -> R`, an
 //! `interface Name ... end` declaration blanked, and (types being erased anyway) `readonly T` to `T`, `keyof(T)` to
-//! `string`, `asserts x is T` to `T`, an alias `A extends B ? C : D` to `D`, and `@annotations` blanked. The rewrite works on tokens (a small Lua lexer that knows strings,
-//! long brackets, comments and numbers, so nothing inside them is touched) and keeps every line break, so line
-//! numbers stay exact; columns inside a line may shift, which no Lua message shows.
+//! `string`, `asserts x is T` to `T`, a conditional type `A extends B ? C : D` (anywhere in a type) to `D`, and
+//! `@annotations` blanked. The rewrite works on tokens (a small Lua lexer that knows strings, long brackets,
+//! comments and numbers, so nothing inside them is touched) and keeps every line break, so line numbers stay exact;
+//! columns inside a line may shift, which no Lua message shows.
 
 /// One token: its kind and byte span.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -243,6 +244,33 @@ impl Rewriter<'_> {
         j > 0 && self.toks[j].kind == Kind::Name && self.text(j - 1) == "type"
     }
 
+    /// For `extends` at token `i` in a conditional type `A extends B ? C : D`: the `:` before `D` (the one that
+    /// matches the `?`, outside brackets); `None` when `i` is not in one.
+    fn conditional_else(&self, i: usize) -> Option<usize> {
+        let (mut depth, mut open) = (0i32, 0usize);
+        for j in i + 1..self.toks.len() {
+            let t = self.text(j);
+            if self.toks[j].kind == Kind::Name && KEYWORDS.contains(&t) || t == "=" {
+                return None;
+            }
+            match t {
+                "(" | "{" | "[" | "<" => depth += 1,
+                ")" | "}" | "]" | ">" if depth == 0 => return None,
+                ")" | "}" | "]" | ">" => depth -= 1,
+                "?" if depth == 0 => open += 1,
+                ":" if depth == 0 && open > 0 => {
+                    open -= 1;
+                    if open == 0 {
+                        return Some(j);
+                    }
+                }
+                "," | ";" if depth == 0 => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
     fn edit(&mut self, start: usize, end: usize, text: &str) {
         self.edits.push(Edit { start, end, text: text.to_owned() });
     }
@@ -301,14 +329,13 @@ impl Rewriter<'_> {
                 // `function f(x): asserts x is T`: the return type is `T` once erased.
                 self.blank(t.start, self.toks[i + 2].end);
                 i += 2;
-            } else if word == "extends" {
-                // `type X<T> = A extends B ? C : D`: erased anyway, so read as `D`.
-                if let Some(eq) = (0..i).rev().take_while(|&j| self.text(j) != "type").find(|&j| self.text(j) == "=") {
-                    let colon = (i..self.toks.len()).find(|&j| self.text(j) == ":");
-                    if let (Some(colon), true) = (colon, self.alias_value(eq + 1)) {
-                        self.blank(self.toks[eq + 1].start, self.toks[colon].end);
-                        i = colon;
-                    }
+            } else if word == "extends" && t.kind == Kind::Name && !after_field && i > 0 {
+                // `A extends B ? C : D`, as an alias's value or anywhere in a type: erased anyway, so read as `D`
+                // (which may be a conditional type again, rewritten when the loop reaches it).
+                if let Some(colon) = self.conditional_else(i) {
+                    let first = self.type_start(i - 1);
+                    self.blank(self.toks[first].start, self.toks[colon].end);
+                    i = colon;
                 }
             } else if word == "interface" && (i == 0 || !self.ends_expression(i - 1) || before == "end") {
                 if let Some(end) = self.interface_end(i) {
@@ -365,6 +392,16 @@ mod tests {
         assert_eq!(words("local k: keyof(Point) = 'x'"), "local k: string = 'x'");
         assert_eq!(words("function f(x): asserts x is string end"), "function f(x): string end");
         assert_eq!(words("type N<T> = T extends string ? 1 : 0"), "type N<T> = 0");
+        assert_eq!(words("type N<T> = T extends string ? {a: 1} : T extends number ? 2 : 3"), "type N<T> = 3");
+        assert_eq!(
+            words("type R<T> = {v: T extends {x: number} ? T : nil, n: number}"),
+            "type R<T> = {v: nil, n: number}"
+        );
+        assert_eq!(
+            words("local function f<T>(x: T): T extends string ? 1 : 0 end"),
+            "local function f<T>(x: T): 0 end"
+        );
+        assert_eq!(words("type M<T> = Map<string, T extends string ? T : nil>"), "type M<T> = Map<string, nil>");
         assert_eq!(words("type P = {id: number @key, n: string @len(1, 9)}"), "type P = {id: number , n: string }");
     }
 

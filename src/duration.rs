@@ -55,6 +55,22 @@ pub(crate) fn from_millis_f64(ms: f64) -> Option<Duration> {
     Some(Duration::from_nanos((ms * 1e6) as u64))
 }
 
+/// A duration as text in the largest unit that shows it whole (`8760h`, `90s`, `250ms`, `0s`).
+pub(crate) fn format(d: Duration) -> String {
+    let n = d.as_nanos();
+    if n == 0 {
+        return "0s".into();
+    }
+    for (per, unit) in
+        [(3_600_000_000_000u128, "h"), (60_000_000_000, "m"), (1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")]
+    {
+        if n.is_multiple_of(per) {
+            return format!("{}{unit}", n / per);
+        }
+    }
+    format!("{n}ns")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,6 +84,9 @@ mod tests {
         assert_eq!(parse("90us"), Ok(Duration::from_micros(90)));
         assert!(parse("5 parsecs").is_err());
         assert!(parse("-1s").is_err());
+        assert_eq!(format(Duration::from_secs(365 * 86_400)), "8760h");
+        assert_eq!(format(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format(Duration::ZERO), "0s");
         assert!(parse("s").is_err());
     }
 }

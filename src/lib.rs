@@ -67,6 +67,7 @@ mod capability;
 mod deploy;
 mod duration;
 mod error;
+mod files;
 mod host;
 mod id;
 mod lua;

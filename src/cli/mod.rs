@@ -135,8 +135,20 @@ const CLI_INSTANCE_SLOTS: u32 = 4096;
 
 /// Loads the project with the small instance pool of short commands.
 fn load(global: &Global) -> Result<Host, Failure> {
-    let slots = std::env::var("WIPPY_INSTANCE_SLOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(CLI_INSTANCE_SLOTS);
+    let slots = instance_slots_from_env()?.unwrap_or(CLI_INSTANCE_SLOTS);
     HostBuilder::new(&global.project).instance_slots(slots).build().map_err(|e| report_load_error(&e))
+}
+
+/// `WIPPY_INSTANCE_SLOTS` if it is set: a whole number from 1 to 1,000,000, or an error naming it.
+pub(crate) fn instance_slots_from_env() -> Result<Option<u32>, Failure> {
+    let Ok(text) = std::env::var("WIPPY_INSTANCE_SLOTS") else { return Ok(None) };
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(Some(n)),
+        _ => Err(Failure::user(format!(
+            "environment variable `WIPPY_INSTANCE_SLOTS` must be a whole number from 1 to 1000000, got `{text}`"
+        ))
+        .hint("unset it to size the instance pool from the project")),
+    }
 }
 
 /// How long a command waits, once its work is done, for the runtime's tasks to wind down before it exits anyway.

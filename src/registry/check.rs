@@ -40,8 +40,9 @@ fn references(kind: &EntryKind) -> Vec<(&'static str, &Ref, &'static [&'static s
     out
 }
 
-/// Checks every reference and the uniqueness of command names across the whole registry.
-pub(super) fn check_references(reg: &Registry, diags: &mut Vec<Diagnostic>) {
+/// Checks every reference and the uniqueness of command names across the whole registry. `dropped` are the IDs of
+/// entries left out for errors of their own: a reference to one says so rather than "does not exist".
+pub(super) fn check_references(reg: &Registry, dropped: &[EntryId], diags: &mut Vec<Diagnostic>) {
     let mut commands: Vec<(&str, &Entry)> = Vec::new();
     for entry in reg.entries.values() {
         for (field, r, kinds) in references(&entry.kind) {
@@ -57,6 +58,12 @@ pub(super) fn check_references(reg: &Registry, diags: &mut Vec<Diagnostic>) {
                         kinds.join("` or `")
                     ),
                 ),
+                None if dropped.contains(&r.id) => Diagnostic::new(
+                    Some(entry.origin.at(r.pos)),
+                    Some(entry.id.clone()),
+                    format!("`{field}` refers to `{}`, which has errors of its own (reported above)", r.id),
+                )
+                .with_hint(format!("fix `{}` first", r.id)),
                 None => {
                     let ids: Vec<&str> = reg
                         .entries

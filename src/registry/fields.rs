@@ -123,6 +123,54 @@ impl<'n> Fields<'n> {
         }
     }
 
+    /// A non-negative integer field within `range` (SPEC §10: a value out of range is an error naming it).
+    pub(crate) fn uint_in(
+        &mut self,
+        key: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+        sink: &mut Sink<'_>,
+    ) -> Option<u64> {
+        let pos = self.node(key)?.pos;
+        let v = self.uint(key, sink)?;
+        in_range(key, v, &range, &|n| group(n), pos, sink)
+    }
+
+    /// A byte size within `range`.
+    pub(crate) fn byte_size_in(
+        &mut self,
+        key: &'static str,
+        range: std::ops::RangeInclusive<u64>,
+        sink: &mut Sink<'_>,
+    ) -> Option<u64> {
+        let pos = self.node(key)?.pos;
+        let v = self.byte_size(key, sink)?;
+        in_range(key, v, &range, &show_size, pos, sink)
+    }
+
+    /// A duration within `range`.
+    pub(crate) fn duration_in(
+        &mut self,
+        key: &'static str,
+        range: std::ops::RangeInclusive<Duration>,
+        sink: &mut Sink<'_>,
+    ) -> Option<Duration> {
+        let pos = self.node(key)?.pos;
+        let v = self.duration(key, sink)?;
+        in_range(key, v, &range, &|d| crate::duration::format(*d), pos, sink)
+    }
+
+    /// A float field within `range`.
+    pub(crate) fn float_in(
+        &mut self,
+        key: &'static str,
+        range: std::ops::RangeInclusive<f64>,
+        sink: &mut Sink<'_>,
+    ) -> Option<f64> {
+        let pos = self.node(key)?.pos;
+        let v = self.float(key, sink)?;
+        in_range(key, v, &range, &|x| x.to_string(), pos, sink)
+    }
+
     /// A float field (integers accepted).
     pub(crate) fn float(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<f64> {
         let n = self.node(key)?;
@@ -225,6 +273,48 @@ impl<'n> Fields<'n> {
             sink.error_hint(k.pos, format!("unknown field `{name}` in {}", self.what), hint);
         }
     }
+}
+
+/// `v` if it is within `range`; an error naming the range otherwise.
+fn in_range<T: PartialOrd>(
+    key: &str,
+    v: T,
+    range: &std::ops::RangeInclusive<T>,
+    show: &dyn Fn(&T) -> String,
+    pos: Pos,
+    sink: &mut Sink<'_>,
+) -> Option<T> {
+    if range.contains(&v) {
+        return Some(v);
+    }
+    sink.error(
+        pos,
+        format!("field `{key}` must be between {} and {}, got {}", show(range.start()), show(range.end()), show(&v)),
+    );
+    None
+}
+
+/// An integer with thousands separators (`65,536`).
+fn group(n: &u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A byte size as text: `64 MiB` when it is a whole number of KiB, MiB, GiB or TiB, else bytes.
+fn show_size(n: &u64) -> String {
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if *n >= 1 << shift && n.is_multiple_of(1 << shift) {
+            return format!("{} {unit}", group(&(n >> shift)));
+        }
+    }
+    format!("{} bytes", group(n))
 }
 
 /// Describes a node for messages: its type, and a short rendering of scalars.

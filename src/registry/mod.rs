@@ -40,9 +40,20 @@ impl Registry {
         let mut sources = Vec::with_capacity(files.len());
         let mut diags = Vec::new();
         for file in files {
-            match std::fs::read_to_string(&file) {
+            match crate::files::read_text(&file) {
                 Ok(text) => sources.push((file, text)),
-                Err(e) => diags.push(Diagnostic::new(None, None, format!("cannot read `{}`: {e}", file.display()))),
+                Err(e) => {
+                    let shown = project::display_path(&file);
+                    let at = match &e {
+                        crate::files::FileError::NotUtf8 { pos } => Some(Origin {
+                            file: shown.as_path().into(),
+                            dir: file.parent().unwrap_or(root).into(),
+                            pos: *pos,
+                        }),
+                        _ => None,
+                    };
+                    diags.push(Diagnostic::new(at, None, format!("cannot read `{}`: {e}", shown.display())))
+                }
             }
         }
         let (registry, more) =
@@ -75,8 +86,10 @@ impl Registry {
             }
         }
         let mut registry = Registry { entries };
+        let dropped: Vec<EntryId> =
+            diags.iter().filter_map(|d| d.entry.clone()).filter(|id| !registry.entries.contains_key(id)).collect();
         let before = diags.len();
-        check::check_references(&registry, &mut diags);
+        check::check_references(&registry, &dropped, &mut diags);
         if diags.len() == before {
             check::check_supervision(&registry, &mut diags);
         }

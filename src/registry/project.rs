@@ -27,9 +27,14 @@ pub(crate) fn source_dir(root: &Path) -> Result<PathBuf, LoadError> {
     if !lock.exists() {
         return Ok(root.join("src"));
     }
-    let text = std::fs::read_to_string(&lock)
-        .map_err(|e| LoadError::one(Diagnostic::new(None, None, format!("cannot read `{}`: {e}", lock.display()))))?;
     let origin = |pos: Pos| Some(Origin { file: display_path(&lock).as_path().into(), dir: root.into(), pos });
+    let text = crate::files::read_text(&lock).map_err(|e| {
+        let at = match &e {
+            crate::files::FileError::NotUtf8 { pos } => origin(*pos),
+            _ => None,
+        };
+        LoadError::one(Diagnostic::new(at, None, format!("cannot read `{}`: {e}", lock.display())))
+    })?;
     let doc = yaml::parse(&text)
         .map_err(|e| LoadError::one(Diagnostic::new(origin(e.pos), None, format!("invalid YAML: {}", e.message))))?;
     match doc.get("directories").and_then(|d| d.get("src")) {

@@ -5,9 +5,6 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The largest binary the host reads.
-pub(super) const MAX_BINARY_SIZE: u64 = 256 << 20;
-
 /// What kind of binary a WASM file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum BinaryKind {
@@ -41,15 +38,6 @@ pub(super) fn resolve_in(dir: &Path, path: &str) -> Result<PathBuf, String> {
         return Err(format!("`path` `{path}` must name a file inside the directory, without `..`"));
     }
     Ok(dir.join(rel))
-}
-
-/// Reads a binary, refusing files larger than [`MAX_BINARY_SIZE`].
-pub(super) fn read(path: &Path) -> std::io::Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)?;
-    if meta.len() > MAX_BINARY_SIZE {
-        return Err(std::io::Error::other(format!("the file is larger than the {} MiB limit", MAX_BINARY_SIZE >> 20)));
-    }
-    std::fs::read(path)
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub(crate) struct Code {
     pub transport: Transport,
     /// The engine it was compiled for.
     pub engine: wasmtime::Engine,
+    /// What one call may hand over to the host (wasmtime's hostcall fuel), from the memory bound.
+    pub(super) transfer_fuel: usize,
     pub(super) kind: CodeKind,
 }
 
@@ -100,6 +102,7 @@ impl Code {
         }
         // Fuel is always on in the engine; an entry without `max_fuel` gets all of it.
         let _ = store.set_fuel(self.limits.max_fuel.unwrap_or(u64::MAX));
+        store.set_hostcall_fuel(self.transfer_fuel);
         store.epoch_deadline_callback(|ctx| {
             if let Some((deadline, ms)) = ctx.data().deadline {
                 if Instant::now() >= deadline {

@@ -78,7 +78,7 @@ impl Prep<'_> {
                     (Some(t), _) => t.clone(),
                     (None, Some(f)) => {
                         let path = self.entry.origin.dir.join(f);
-                        std::fs::read_to_string(&path).map_err(|e| {
+                        crate::files::read_text(&path).map_err(|e| {
                             self.diag(*pos, format!("cannot read WAT source `{}`: {e}", path.display()))
                                 .with_hint("`file://` paths are relative to the folder of the YAML file")
                         })?
@@ -96,7 +96,7 @@ impl Prep<'_> {
                     );
                 };
                 let file = binary::resolve_in(&dir.directory, path).map_err(|e| self.diag(*path_pos, e))?;
-                let bytes = binary::read(&file).map_err(|e| {
+                let bytes = crate::files::read_bytes(&file).map_err(|e| {
                     self.diag(*path_pos, format!("cannot read `{}`: {e}", display_path(&file).display())).with_hint(
                         format!("the file should be in the `{}` directory `{}`", fs.id, dir.directory.display()),
                     )
@@ -246,9 +246,18 @@ impl Prep<'_> {
             wasi,
             transport: self.w.transport,
             engine: self.engine.engine.clone(),
+            transfer_fuel: transfer_fuel(self.w.limits.max_memory.unwrap_or(self.engine.settings.memory_slot)),
             kind,
         }
     }
+}
+
+/// wasmtime's "hostcall fuel" for an instance whose memory holds at most `memory` bytes: what the host may allocate
+/// for the values one call hands over (a result, the arguments of a host import), counted in bytes of wasmtime's
+/// `Val`s. Sized so that anything that fits in the guest's memory can be handed over (each byte could be a list
+/// element), which leaves `limits.max_memory` as the one bound the user sets, rather than wasmtime's fixed 128 MiB.
+fn transfer_fuel(memory: u64) -> usize {
+    usize::try_from(memory).unwrap_or(usize::MAX).saturating_mul(std::mem::size_of::<wasmtime::component::Val>())
 }
 
 /// Why a core export's type does not match the signature its entry declares, if it does not.

@@ -18,7 +18,8 @@ const LAYERS: &[(&str, usize)] = &[
     ("capability", 3),
     ("security", 4),
     ("error", 5),
-    ("registry", 6),
+    ("files", 6),
+    ("registry", 7),
     // the process model
     ("process", 10),
     // the engines

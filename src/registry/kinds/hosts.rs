@@ -16,7 +16,17 @@ pub(crate) struct ProcessHostEntry {
     pub queue_size: usize,
     /// How long a cancelled process has to finish before it is terminated.
     pub cancel_timeout: Duration,
+    /// How many messages may wait in one process's mailbox (SPEC §10); a send past it is UNAVAILABLE.
+    pub mailbox_size: usize,
+    /// How many bytes of payload may wait in one process's mailbox.
+    pub mailbox_bytes: u64,
 }
+
+/// The default `host.mailbox_size`.
+pub(crate) const DEFAULT_MAILBOX_SIZE: usize = 65_536;
+
+/// The default `host.mailbox_bytes`: 64 MiB.
+pub(crate) const DEFAULT_MAILBOX_BYTES: u64 = 64 << 20;
 
 /// `terminal.host`: binds stdin/stdout/stderr for CLI commands.
 #[derive(Debug, Clone)]
@@ -31,29 +41,41 @@ pub(crate) fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// The most worker threads a `process.host` may have.
+pub(crate) const MAX_WORKERS: u64 = 1024;
+
+/// The most processes a `process.host` may hold.
+pub(crate) const MAX_PROCESSES: u64 = 10_000_000;
+
 pub(super) fn parse_process_host(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Option<ProcessHostEntry> {
     let mut host = ProcessHostEntry {
         workers: default_workers(),
         max_processes: 100_000,
         queue_size: 1024,
         cancel_timeout: Duration::from_secs(5),
+        mailbox_size: DEFAULT_MAILBOX_SIZE,
+        mailbox_bytes: DEFAULT_MAILBOX_BYTES,
     };
     if let Some(n) = f.node("host") {
         let mut h = Fields::new(n, "`host`", sink)?;
-        if let Some(w) = h.uint("workers", sink) {
+        if let Some(w) = h.uint_in("workers", 1..=MAX_WORKERS, sink) {
             host.workers = w as usize;
         }
-        if let Some(m) = h.uint("max_processes", sink) {
+        if let Some(m) = h.uint_in("max_processes", 1..=MAX_PROCESSES, sink) {
             host.max_processes = m as usize;
         }
-        if let Some(q) = h.uint("queue_size", sink) {
+        if let Some(q) = h.uint_in("queue_size", 0..=super::wasm::MAX_QUEUE, sink) {
             host.queue_size = q as usize;
         }
-        if let Some(c) = h.duration("cancel_timeout", sink) {
+        let most = Duration::from_millis(super::wasm::MAX_TIMEOUT_MS);
+        if let Some(c) = h.duration_in("cancel_timeout", Duration::ZERO..=most, sink) {
             host.cancel_timeout = c;
         }
-        if host.workers == 0 || host.max_processes == 0 {
-            sink.error(n.pos, "`host.workers` and `host.max_processes` must be at least 1");
+        if let Some(m) = h.uint_in("mailbox_size", 1..=1 << 24, sink) {
+            host.mailbox_size = m as usize;
+        }
+        if let Some(b) = h.byte_size_in("mailbox_bytes", 1 << 10..=64 << 30, sink) {
+            host.mailbox_bytes = b;
         }
         h.finish(sink);
     }

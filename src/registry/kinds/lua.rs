@@ -101,7 +101,7 @@ pub(super) fn parse_lua(
     let (source, chunk_name) = match text.strip_prefix("file://") {
         Some(rel) => {
             let path = sink.origin.dir.join(rel);
-            match std::fs::read_to_string(&path) {
+            match crate::files::read_text(&path) {
                 Ok(t) => (t, crate::registry::project::display_path(&path).display().to_string()),
                 Err(e) => {
                     sink.error_hint(

@@ -143,11 +143,8 @@ pub(crate) fn parse_file(root: &Path, path: &Path, text: &str, diags: &mut Vec<D
     let doc = match yaml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
-            sink.error_hint(
-                e.pos,
-                format!("invalid YAML: {}", e.message),
-                "check the indentation and quoting around this place",
-            );
+            let hint = e.hint.unwrap_or("check the indentation and quoting around this place");
+            sink.error_hint(e.pos, format!("invalid YAML: {}", e.message), hint);
             return Vec::new();
         }
     };

@@ -121,19 +121,22 @@ pub(super) fn parse_restart_type(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Res
     }
 }
 
+/// The longest timeout, delay or period in the registry: a year (`wasm::MAX_TIMEOUT_MS`).
+const MAX_TIMEOUT: Duration = Duration::from_millis(super::wasm::MAX_TIMEOUT_MS);
+
 pub(super) fn parse_lifecycle(ns: &str, node: &Node, sink: &mut Sink<'_>) -> Lifecycle {
     let mut l = Lifecycle::default();
     let Some(mut f) = Fields::new(node, "`lifecycle`", sink) else { return l };
     if let Some(b) = f.bool("auto_start", sink) {
         l.auto_start = b;
     }
-    if let Some(d) = f.duration("start_timeout", sink) {
+    if let Some(d) = f.duration_in("start_timeout", Duration::ZERO..=MAX_TIMEOUT, sink) {
         l.start_timeout = d;
     }
-    if let Some(d) = f.duration("stop_timeout", sink) {
+    if let Some(d) = f.duration_in("stop_timeout", Duration::ZERO..=MAX_TIMEOUT, sink) {
         l.stop_timeout = d;
     }
-    if let Some(d) = f.duration("stable_threshold", sink) {
+    if let Some(d) = f.duration_in("stable_threshold", Duration::ZERO..=MAX_TIMEOUT, sink) {
         l.stable_threshold = d;
     }
     for (r, pos) in f.string_list("requires", sink).unwrap_or_default() {
@@ -143,26 +146,20 @@ pub(super) fn parse_lifecycle(ns: &str, node: &Node, sink: &mut Sink<'_>) -> Lif
     }
     if let Some(n) = f.node("restart") {
         if let Some(mut r) = Fields::new(n, "`lifecycle.restart`", sink) {
-            if let Some(d) = r.duration("initial_delay", sink) {
+            if let Some(d) = r.duration_in("initial_delay", Duration::ZERO..=MAX_TIMEOUT, sink) {
                 l.restart.initial_delay = d;
             }
-            if let Some(d) = r.duration("max_delay", sink) {
+            if let Some(d) = r.duration_in("max_delay", Duration::ZERO..=MAX_TIMEOUT, sink) {
                 l.restart.max_delay = d;
             }
-            if let Some(x) = r.float("backoff_factor", sink) {
-                if x < 1.0 {
-                    sink.error(r.pos, "`backoff_factor` must be at least 1.0");
-                }
+            if let Some(x) = r.float_in("backoff_factor", 1.0..=1000.0, sink) {
                 l.restart.backoff_factor = x;
             }
-            if let Some(x) = r.float("jitter", sink) {
-                if !(0.0..=1.0).contains(&x) {
-                    sink.error(r.pos, "`jitter` must be between 0.0 and 1.0");
-                }
+            if let Some(x) = r.float_in("jitter", 0.0..=1.0, sink) {
                 l.restart.jitter = x;
             }
-            if let Some(x) = r.uint("max_attempts", sink) {
-                l.restart.max_attempts = x.min(u64::from(u32::MAX)) as u32;
+            if let Some(x) = r.uint_in("max_attempts", 0..=u64::from(u32::MAX), sink) {
+                l.restart.max_attempts = x as u32;
             }
             r.finish(sink);
         }
@@ -209,10 +206,10 @@ pub(super) fn parse_supervisor(ns: &str, f: &mut Fields<'_>, sink: &mut Sink<'_>
     let (mut max_restarts, mut period) = (3u32, Duration::from_secs(5));
     if let Some(n) = f.node("intensity") {
         if let Some(mut i) = Fields::new(n, "`intensity`", sink) {
-            if let Some(m) = i.uint("max_restarts", sink) {
-                max_restarts = m.min(u64::from(u32::MAX)) as u32;
+            if let Some(m) = i.uint_in("max_restarts", 0..=u64::from(u32::MAX), sink) {
+                max_restarts = m as u32;
             }
-            if let Some(p) = i.duration("period", sink) {
+            if let Some(p) = i.duration_in("period", Duration::from_millis(1)..=MAX_TIMEOUT, sink) {
                 period = p;
             }
             i.finish(sink);

@@ -331,11 +331,20 @@ pub(super) fn parse_wasi(ns: &str, node: &Node, sink: &mut Sink<'_>) -> WasiConf
     WasiConfig { args, cwd, env, mounts }
 }
 
+/// The longest `max_execution_ms` (and any timeout in the registry): a year.
+pub(crate) const MAX_TIMEOUT_MS: u64 = 365 * 86_400_000;
+
+/// The most concurrent calls a pool may run (`max_size`, `size`, `workers`).
+pub(crate) const MAX_POOL_SIZE: u64 = 65_536;
+
+/// The longest queue of waiting calls or spawns a pool or host may have (`buffer`, `queue_size`).
+pub(crate) const MAX_QUEUE: u64 = 1 << 24;
+
 pub(super) fn parse_limits(node: &Node, sink: &mut Sink<'_>) -> Limits {
     let Some(mut f) = Fields::new(node, "`limits`", sink) else { return Limits::default() };
-    let max_execution = f.uint("max_execution_ms", sink).map(Duration::from_millis);
-    let max_memory = f.byte_size("max_memory", sink);
-    let max_fuel = f.uint("max_fuel", sink);
+    let max_execution = f.uint_in("max_execution_ms", 1..=MAX_TIMEOUT_MS, sink).map(Duration::from_millis);
+    let max_memory = f.byte_size_in("max_memory", 64 << 10..=64 << 30, sink);
+    let max_fuel = f.uint_in("max_fuel", 1..=i64::MAX as u64, sink);
     f.finish(sink);
     Limits { max_execution, max_memory, max_fuel }
 }
@@ -356,15 +365,10 @@ pub(super) fn parse_pool(node: &Node, sink: &mut Sink<'_>) -> PoolConfig {
             None
         }
     });
-    let max_size = f.uint("max_size", sink).map(|n| n as usize);
-    let size = f.uint("size", sink).map(|n| n as usize);
-    let workers = f.uint("workers", sink).map(|n| n as usize);
-    let buffer = f.uint("buffer", sink).map(|n| n as usize);
-    for (key, v) in [("max_size", max_size), ("workers", workers), ("size", size)] {
-        if v == Some(0) {
-            sink.error(f.pos, format!("`pool.{key}` must be at least 1"));
-        }
-    }
+    let max_size = f.uint_in("max_size", 1..=MAX_POOL_SIZE, sink).map(|n| n as usize);
+    let size = f.uint_in("size", 1..=MAX_POOL_SIZE, sink).map(|n| n as usize);
+    let workers = f.uint_in("workers", 1..=MAX_POOL_SIZE, sink).map(|n| n as usize);
+    let buffer = f.uint_in("buffer", 0..=MAX_QUEUE, sink).map(|n| n as usize);
     f.finish(sink);
     let concurrency = match kind {
         None => max_size.or(size).unwrap_or(100),

@@ -1,4 +1,5 @@
-//! `wippy call ns:entry [args...]`: calls a function; each argument is JSON, or a string when it is not JSON;
+//! `wippy call ns:entry [args...]`: calls a function; each argument is JSON, or a string when it is not JSON (text
+//! starting with `{`, `[` or `"` must be valid JSON);
 //! prints the result as JSON. A failed call exits 1 with the error and its hints.
 
 use std::process::ExitCode;
@@ -20,7 +21,8 @@ pub(crate) struct Args {
 /// Runs `wippy call`.
 pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
     let host = load(global)?;
-    let values: Vec<Value> = args.args.iter().map(|a| Value::from_arg(a)).collect();
+    let values =
+        args.args.iter().enumerate().map(|(i, a)| super::arg_value(i, a)).collect::<Result<Vec<Value>, _>>()?;
     let result = block_on(host.call(&args.entry, values))?.map_err(|e| Failure::of(&e))?;
     print_value(&result)?;
     Ok(ExitCode::SUCCESS)

@@ -151,6 +151,15 @@ pub(crate) fn instance_slots_from_env() -> Result<Option<u32>, Failure> {
     }
 }
 
+/// Command-line words as values (`Value::from_arg`); a word that starts like JSON but is not is the user's error.
+pub(crate) fn arg_value(i: usize, word: &str) -> Result<Value, Failure> {
+    Value::from_arg(word).map_err(|e| {
+        Failure::user(format!("argument {} (`{word}`) is not valid JSON: {e}", i + 1)).hint(
+            "quote JSON for the shell (`'{\"a\": 1}'`); a word that does not start with `{`, `[` or `\"` is a string",
+        )
+    })
+}
+
 /// How long a command waits, once its work is done, for the runtime's tasks to wind down before it exits anyway.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 

@@ -63,21 +63,21 @@ fn print_list(commands: &[Command]) -> Result<(), Failure> {
 }
 
 /// Command-line words as arguments of the entry's method (see the module docs).
-fn arguments(host: &Host, entry: &str, words: &[String]) -> Vec<Value> {
+fn arguments(host: &Host, entry: &str, words: &[String]) -> Result<Vec<Value>, Failure> {
     let Some(params) = host.process_params(entry) else {
-        return words.iter().map(|w| Value::from(w.as_str())).collect();
+        return Ok(words.iter().map(|w| Value::from(w.as_str())).collect());
     };
     if let [(_, ty)] = params.as_slice() {
         if ty == "list<string>" {
-            return vec![Value::List(words.iter().map(|w| Value::from(w.as_str())).collect())];
+            return Ok(vec![Value::List(words.iter().map(|w| Value::from(w.as_str())).collect())]);
         }
     }
     words
         .iter()
         .enumerate()
         .map(|(i, w)| match params.get(i) {
-            Some((_, ty)) if ty == "string" => Value::from(w.as_str()),
-            _ => Value::from_arg(w),
+            Some((_, ty)) if ty == "string" => Ok(Value::from(w.as_str())),
+            _ => super::arg_value(i, w),
         })
         .collect()
 }
@@ -85,7 +85,7 @@ fn arguments(host: &Host, entry: &str, words: &[String]) -> Vec<Value> {
 /// Spawns `entry` on the terminal host, monitored, and waits for its EXIT: its value, or its error as a failure.
 async fn run_process(host: &Host, entry: &str, terminal: &str, words: &[String]) -> Result<Value, Failure> {
     let mut client = host.client();
-    let args = arguments(host, entry, words);
+    let args = arguments(host, entry, words)?;
     let pid = client.spawn_monitored(entry, terminal, args).await.map_err(|e| Failure::of(&e))?;
     let mut interrupted = false;
     loop {

@@ -1,6 +1,7 @@
 //! `wippy start`: starts the hosts and every `auto_start` service and supervisor (and what they `require`) under
 //! supervision, prints what the supervisors do, and on Ctrl-C or SIGTERM stops everything in reverse dependency
-//! order. Exits 0 when every process stopped.
+//! order. Exits 0 when every process stopped. A second Ctrl-C or SIGTERM during the stop exits at once (code 2),
+//! without waiting for the processes that are still stopping.
 
 use std::process::ExitCode;
 
@@ -45,6 +46,9 @@ async fn serve(host: &Host) -> Result<ExitCode, Failure> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate =
         signal(SignalKind::terminate()).map_err(|e| Failure::host(format!("cannot listen for SIGTERM: {e}")))?;
+    // Listening from the start, so a second Ctrl-C that comes right after the first is not missed.
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| Failure::host(format!("cannot listen for Ctrl-C: {e}")))?;
     let mut deployment = host.start_services().await.map_err(|e| Failure::of(&e))?;
     let started = deployment.states().await;
     eprintln!("wippy: deployment running ({} services and supervisors); Ctrl-C or SIGTERM stops it", started.len());
@@ -54,11 +58,23 @@ async fn serve(host: &Host) -> Result<ExitCode, Failure> {
                 Some(e) => eprintln!("{}", render_event(&e)),
                 None => break,
             },
-            _ = tokio::signal::ctrl_c() => { eprintln!("wippy: interrupted, stopping"); break; }
-            _ = terminate.recv() => { eprintln!("wippy: SIGTERM, stopping"); break; }
+            _ = interrupt.recv() => { eprintln!("wippy: interrupted, stopping (again to exit at once)"); break; }
+            _ = terminate.recv() => { eprintln!("wippy: SIGTERM, stopping (again to exit at once)"); break; }
         }
     }
-    deployment.stop().await;
+    {
+        let stop = deployment.stop();
+        tokio::pin!(stop);
+        let again = tokio::select! {
+            _ = &mut stop => None,
+            _ = interrupt.recv() => Some("interrupted again"),
+            _ = terminate.recv() => Some("SIGTERM again"),
+        };
+        if let Some(why) = again {
+            eprintln!("wippy: {why}: exiting now, without waiting for {} processes", host.process_count());
+            std::process::exit(2);
+        }
+    }
     while let Some(e) = deployment.try_event() {
         eprintln!("{}", render_event(&e));
     }

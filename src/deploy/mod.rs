@@ -131,10 +131,12 @@ impl Builder<'_> {
                 });
                 let (system, stop_timeout) = (self.system.clone(), s.lifecycle.stop_timeout);
                 let stop_hook = StopHook::new(move |_, _| {
-                    let pid = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                    if let Some(pid) = pid {
-                        let _ = system.cancel(None, pid.as_str(), Value::from("shutdown"), Some(stop_timeout));
-                    }
+                    let pid = current.lock().unwrap_or_else(|p| p.into_inner()).clone()?;
+                    // CANCEL, then a kill once `stop_timeout` has passed; the probe tells the supervisor which
+                    // of the two ended it (a killed service is reported killed, not stopped).
+                    let record = system.record(pid.as_str())?;
+                    let _ = system.cancel(None, pid.as_str(), Value::from("shutdown"), Some(stop_timeout));
+                    Some(Box::new(move || record.ctl().kill_reason.is_some()) as supervision::KilledProbe)
                 });
                 Ok(ChildSpec::new(id.as_str(), start)
                     .restart(s.restart_type)

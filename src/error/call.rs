@@ -106,6 +106,14 @@ pub enum CallError {
         /// The queue length that was reached.
         queued: usize,
     },
+    /// Every instance slot of the host's WASM engine is in use (UNAVAILABLE, retryable).
+    #[error("`{entry}` could not be instantiated: every instance slot of the host is in use ({detail})")]
+    NoSlot {
+        /// The entry.
+        entry: EntryId,
+        /// What wasmtime's pool said.
+        detail: String,
+    },
     /// The instance could not be created (for example, an import failed to resolve at runtime).
     #[error("`{entry}` could not be instantiated: {message}")]
     Instantiate {
@@ -183,6 +191,7 @@ impl CallError {
             | CallError::Trap { entry, .. }
             | CallError::Exit { entry, .. }
             | CallError::Busy { entry, .. }
+            | CallError::NoSlot { entry, .. }
             | CallError::Instantiate { entry, .. }
             | CallError::MissingEnv { entry, .. }
             | CallError::Lua { entry, .. }
@@ -200,6 +209,12 @@ impl CallError {
             CallError::Busy { .. } => {
                 Some("raise `pool.max_size` (or `pool.workers`) or `pool.buffer` of the entry".to_owned())
             }
+            CallError::NoSlot { .. } => Some(
+                "short commands (`wippy call`, `run`, `test`) have 4,096 instance slots: set `WIPPY_INSTANCE_SLOTS`; \
+                 `wippy start` sizes them from `host.max_processes` and the pools; embedders use \
+                 `HostBuilder::instance_slots`"
+                    .to_owned(),
+            ),
             CallError::MissingEnv { os_name, variable, .. } => {
                 Some(format!("set `{os_name}`, or give `{variable}` a `default`"))
             }
@@ -230,7 +245,7 @@ impl CallError {
                 kind::INVALID
             }
             CallError::Capability(_) => kind::PERMISSION_DENIED,
-            CallError::Busy { .. } => {
+            CallError::Busy { .. } | CallError::NoSlot { .. } => {
                 return ErrorValue::new(self.to_string()).with_kind(kind::UNAVAILABLE).with_retryable(true).into()
             }
             CallError::Limit { limit: LimitExceeded::Time { .. }, .. } => kind::TIMEOUT,

@@ -119,7 +119,9 @@ impl ProcessError {
             | ProcessError::BadName { .. }
             | ProcessError::ReservedTopic { .. }
             | ProcessError::BadPayload { .. } => kind::INVALID,
-            ProcessError::MaxProcesses { .. } | ProcessError::QueueFull { .. } => kind::UNAVAILABLE,
+            ProcessError::MaxProcesses { .. }
+            | ProcessError::QueueFull { .. }
+            | ProcessError::Init(CallError::NoSlot { .. }) => kind::UNAVAILABLE,
             ProcessError::NameTaken { .. } => kind::ALREADY_EXISTS,
             ProcessError::Terminated { .. } => kind::CANCELED,
             ProcessError::Init(_) => kind::INTERNAL,

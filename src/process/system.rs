@@ -86,6 +86,26 @@ impl System {
         self.table.get(pid).map(|e| e.value().clone())
     }
 
+    /// The live process `dest` names: a PID (`{node|id}`) or a registered name. Text that is neither is INVALID,
+    /// a PID or name with no live process NOT_FOUND (SPEC §4).
+    pub(crate) fn resolve(&self, dest: &str) -> Result<Arc<Record>, ProcessError> {
+        if dest.starts_with('{') {
+            if Pid::parse(dest).is_none() {
+                return Err(ProcessError::BadPid { text: dest.to_owned() });
+            }
+            return self.record(dest).ok_or_else(|| ProcessError::NoProcess { pid: dest.to_owned() });
+        }
+        let pid = self.lookup(dest).ok_or_else(|| ProcessError::UnknownName { name: dest.to_owned() })?;
+        self.record(pid.as_str()).ok_or_else(|| ProcessError::NoProcess { pid: pid.to_string() })
+    }
+
+    /// Terminates the process `dest` names (a PID or a name), or says why there is none.
+    pub(crate) fn terminate_named(&self, dest: &str, reason: Value) -> Result<(), ProcessError> {
+        let record = self.resolve(dest)?;
+        self.kill(&record, reason);
+        Ok(())
+    }
+
     /// True while `pid` is alive.
     pub(crate) fn is_alive(&self, pid: &str) -> bool {
         self.table.contains_key(pid)
@@ -151,7 +171,7 @@ impl System {
         reason: Value,
         timeout: Option<Duration>,
     ) -> Result<(), ProcessError> {
-        let Some(record) = self.record(pid) else { return Ok(()) };
+        let record = self.resolve(pid)?;
         let timeout =
             timeout.or_else(|| record.host.as_ref().map(|h| h.limits.cancel_timeout)).unwrap_or(Duration::from_secs(5));
         record.mailbox.event(Event::Cancel { from: from.cloned(), reason: reason.clone(), timeout });

@@ -47,9 +47,15 @@ pub(crate) fn to_json_string(v: &Value) -> String {
     to_json(v).to_string()
 }
 
-/// Parses a command-line argument: JSON when it is valid JSON, the literal string otherwise (`docs/cli.md`).
-pub(crate) fn parse_arg(arg: &str) -> Value {
-    parse(arg).unwrap_or_else(|_| Value::Str(arg.to_owned()))
+/// Parses a command-line argument (`docs/cli.md`): JSON when it is valid JSON, the literal string otherwise; but
+/// text that starts like a JSON object, list or string (`{`, `[`, `"`) must be valid JSON, so a typo in it is an
+/// error rather than a string the callee did not expect.
+pub(crate) fn parse_arg(arg: &str) -> Result<Value, serde_json::Error> {
+    match parse(arg) {
+        Ok(v) => Ok(v),
+        Err(e) if arg.trim_start().starts_with(['{', '[', '"']) => Err(e),
+        Err(_) => Ok(Value::Str(arg.to_owned())),
+    }
 }
 
 impl Value {
@@ -58,8 +64,16 @@ impl Value {
         parse(text)
     }
 
-    /// A command-line argument: JSON when it is valid JSON, the literal string otherwise.
-    pub fn from_arg(arg: &str) -> Value {
+    /// A command-line argument: JSON when it is valid JSON, the literal string otherwise; text starting with `{`,
+    /// `[` or `"` must be valid JSON.
+    ///
+    /// ```
+    /// use wippy::Value;
+    /// assert_eq!(Value::from_arg("42").unwrap(), Value::Int(42));
+    /// assert_eq!(Value::from_arg("hello").unwrap(), Value::from("hello"));
+    /// assert!(Value::from_arg("{\"a\": 1").is_err());
+    /// ```
+    pub fn from_arg(arg: &str) -> Result<Value, serde_json::Error> {
         parse_arg(arg)
     }
 
@@ -87,10 +101,12 @@ mod tests {
 
     #[test]
     fn args_fall_back_to_strings() {
-        assert_eq!(parse_arg("42"), Value::Int(42));
-        assert_eq!(parse_arg("World"), Value::Str("World".into()));
-        assert_eq!(parse_arg("\"quoted\""), Value::Str("quoted".into()));
-        assert_eq!(parse_arg("[1, 2]"), Value::List(vec![1.into(), 2.into()]));
+        assert_eq!(parse_arg("42").ok(), Some(Value::Int(42)));
+        assert_eq!(parse_arg("World").ok(), Some(Value::Str("World".into())));
+        assert_eq!(parse_arg("1.2.3").ok(), Some(Value::Str("1.2.3".into())));
+        assert_eq!(parse_arg("\"quoted\"").ok(), Some(Value::Str("quoted".into())));
+        assert_eq!(parse_arg("[1, 2]").ok(), Some(Value::List(vec![1.into(), 2.into()])));
+        assert!(parse_arg("[1, 2").is_err() && parse_arg(" {\"a\":").is_err() && parse_arg("\"open").is_err());
     }
 
     #[test]

@@ -163,7 +163,7 @@ impl Code {
             store.data_mut().deadline = Some((Instant::now() + max, max.as_millis() as u64));
         }
         let run = self.call_inner(store, instance, args);
-        match self.limits.max_execution {
+        let r = match self.limits.max_execution {
             // The epoch callback traps a guest that computes past its deadline; this timeout also ends one that
             // waits past it inside a host call (a sleep, a receive).
             Some(max) => match tokio::time::timeout(max + self.grace(), run).await {
@@ -174,6 +174,11 @@ impl Code {
                 }),
             },
             None => run.await,
+        };
+        match r {
+            // WASI `proc_exit(0)` (Rust's `std::process::exit(0)`, a C `main` returning 0) is a normal end.
+            Err(CallError::Exit { status: 0, .. }) => Ok(Value::Nil),
+            r => r,
         }
     }
 
@@ -275,6 +280,18 @@ impl Code {
         }
         if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
             return CallError::Exit { entry, status: exit.0 };
+        }
+        if let Some(detail) = e.chain().map(|c| c.to_string()).find(|c| c.starts_with("maximum concurrent")) {
+            return CallError::NoSlot { entry, detail };
+        }
+        if e.chain().any(|c| c.to_string().contains("fuel allocated for hostcalls")) {
+            // wasmtime's bound on what one call hands to the host, sized from the memory bound (`transfer_fuel`).
+            return CallError::Trap {
+                entry,
+                message: "the values handed to the host are larger than the guest's memory bound allows; raise \
+                          `limits.max_memory`"
+                    .into(),
+            };
         }
         if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
             if *trap == wasmtime::Trap::OutOfFuel {

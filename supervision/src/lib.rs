@@ -30,7 +30,7 @@ use ractor::{Actor, ActorCell, ActorRef};
 
 pub use backoff::Backoff;
 pub use event::{ChildState, EventKind, EventSink, ExitKind, SupervisorEvent};
-pub use spec::{ChildKind, ChildSpec, Intensity, RestartType, Shutdown, StartFn, StopHook, Strategy};
+pub use spec::{ChildKind, ChildSpec, Intensity, KilledProbe, RestartType, Shutdown, StartFn, StopHook, Strategy};
 pub use supervisor::{ChildCounts, ChildInfo, Supervisor, SupervisorMsg, SupervisorSpec};
 
 /// Why a supervision request failed.

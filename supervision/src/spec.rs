@@ -107,16 +107,21 @@ impl StartFn {
 pub struct StopHook(Arc<StopHookFn>);
 
 /// The function behind a [`StopHook`].
-type StopHookFn = dyn Fn(&ActorCell, Duration) + Send + Sync;
+type StopHookFn = dyn Fn(&ActorCell, Duration) -> Option<KilledProbe> + Send + Sync;
+
+/// Asked once the child has ended after a [`StopHook`]: whether it was killed rather than stopping by itself
+/// (the hook's own way of stopping may end in a kill, which the supervisor cannot see).
+pub type KilledProbe = Box<dyn FnOnce() -> bool + Send>;
 
 impl StopHook {
-    /// Wraps a hook.
-    pub fn new(f: impl Fn(&ActorCell, Duration) + Send + Sync + 'static) -> StopHook {
+    /// Wraps a hook. It may return a [`KilledProbe`] that tells, after the child ended, whether the hook's way of
+    /// stopping it ended in a kill.
+    pub fn new(f: impl Fn(&ActorCell, Duration) -> Option<KilledProbe> + Send + Sync + 'static) -> StopHook {
         StopHook(Arc::new(f))
     }
 
     /// Runs the hook.
-    pub fn call(&self, child: &ActorCell, timeout: Duration) {
+    pub fn call(&self, child: &ActorCell, timeout: Duration) -> Option<KilledProbe> {
         (self.0)(child, timeout)
     }
 }

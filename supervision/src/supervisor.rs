@@ -225,13 +225,14 @@ impl SupervisorState {
                 if let Some(hook) = &self.children[i].spec.stop_hook {
                     // The hook asks the child to stop its own way (no ractor stop, which a child that has not
                     // yet handled its first message would take before anything else).
-                    hook.call(&cell, t);
+                    let probe = hook.call(&cell, t);
                     let stopped = cell.wait(Some(t)).await.is_ok();
                     if !stopped {
                         let _ = cell.kill_and_wait(Some(Duration::from_secs(5))).await;
                     }
+                    let killed = !stopped || probe.is_some_and(|p| p());
                     self.children[i].state = ChildState::Stopped;
-                    self.emit(Some(&id), EventKind::Stopped { killed: !stopped });
+                    self.emit(Some(&id), EventKind::Stopped { killed });
                     return;
                 }
                 match cell.stop_and_wait(Some("shutdown".into()), Some(t)).await {

@@ -155,3 +155,85 @@ fn a_bad_instance_slots_variable_is_an_error() {
     assert!(err.contains("`WIPPY_INSTANCE_SLOTS` must be a whole number from 1 to 1000000, got `abc`"), "{err}");
     assert!(err.contains("hint:"), "{err}");
 }
+
+#[tokio::test]
+async fn proc_exit_zero_is_a_normal_end() {
+    let wat = |status: i32| {
+        format!(
+            r#"(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "run") (call $exit (i32.const {status}))))"#
+        )
+    };
+    let entry = |name: &str, status: i32| {
+        format!(
+            "  - name: {name}\n    kind: function.wat\n    method: run\n    imports: [wasi1]\n    source: '{}'\n",
+            wat(status)
+        )
+    };
+    let h = Project::new(&format!("namespace: t\nentries:\n{}{}", entry("zero", 0), entry("three", 3))).host();
+    assert_eq!(h.call("t:zero", vec![]).await, Ok(Value::Nil));
+    let e = h.call("t:three", vec![]).await.expect_err("exit 3 is a failure");
+    assert!(e.to_string().contains('3'), "{e}");
+}
+
+#[test]
+fn a_second_interrupt_during_the_stop_exits_at_once() {
+    use std::time::{Duration, Instant};
+    let p = Project::new(&format!(
+        "{HEAD}  - name: processes\n    kind: process.host\n{}  - name: stubborn\n    kind: process.service\n    process: ignore\n    host: processes\n    lifecycle: {{auto_start: true, stop_timeout: 60s}}\n",
+        wasm_fn("ignore", "procs.wasm", "ignore-cancel", "    imports: [wippy:process]\n").replace("function.wasm", "process.wasm"),
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args(["-C", p.path().to_str().expect("utf-8"), "start"])
+        .env("WIPPY_CACHE_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wippy-test-cache"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wippy start runs");
+    let mut lines = crate::support::StderrLines::of(&mut child);
+    lines.wait_for("deployment running");
+    let int = || Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(int().success());
+    lines.wait_for("stopping (again to exit at once)");
+    let start = Instant::now();
+    assert!(int().success());
+    lines.wait_for("interrupted again: exiting now");
+    let status = child.wait().expect("exits");
+    assert_eq!(status.code(), Some(2), "{}", lines.seen.join("\n"));
+    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+}
+
+#[test]
+fn malformed_json_arguments_are_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args(["-C", "examples/quickstart", "call", "app:compute", "6", "{\"a\": 1"])
+        .env("WIPPY_CACHE_DIR", std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("wippy-test-cache"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("wippy runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("argument 2 (`{\"a\": 1`) is not valid JSON: EOF while parsing an object at line 1 column 7"),
+        "{err}"
+    );
+    assert!(err.contains("hint: quote JSON for the shell"), "{err}");
+}
+
+#[tokio::test]
+async fn slot_exhaustion_names_the_setting() {
+    let p = Project::new(&format!(
+        "{HEAD}  - name: processes\n    kind: process.host\n{}",
+        wasm_fn("ignore", "procs.wasm", "ignore-cancel", "    imports: [wippy:process]\n")
+            .replace("function.wasm", "process.wasm"),
+    ));
+    let host = crate::support::builder(p.path()).instance_slots(1).build().expect("loads");
+    let c = host.client();
+    let first = c.spawn_monitored("t:ignore", "t:processes", vec![]).await.expect("the first fits");
+    let e = c.spawn_monitored("t:ignore", "t:processes", vec![]).await.expect_err("no slot is left");
+    let text = crate::support::shown(&e);
+    assert!(text.contains("every instance slot of the host is in use"), "{text}");
+    assert!(text.contains("hint: ") && text.contains("WIPPY_INSTANCE_SLOTS"), "{text}");
+    c.terminate(&first);
+}

@@ -263,7 +263,7 @@ async fn a_child_that_ignores_stop_is_killed_after_stop_timeout() {
     let h = host(vec![
         "  - name: stubborn\n    kind: process.service\n    process: ignore_cancel\n    host: processes\n    lifecycle:\n      stop_timeout: 100ms\n".to_owned(),
     ]);
-    let d = h.start_deployment(&[id("t:stubborn")]).await.expect("starts");
+    let mut d = h.start_deployment(&[id("t:stubborn")]).await.expect("starts");
     let mut c = h.client();
     let pid = h.lookup("t:stubborn").expect("running");
     c.monitor(&pid).expect("monitor");
@@ -279,6 +279,9 @@ async fn a_child_that_ignores_stop_is_killed_after_stop_timeout() {
     }
     assert!(elapsed >= Duration::from_millis(100) && elapsed < Duration::from_secs(3), "{elapsed:?}");
     assert_eq!(h.process_count(), 1, "only the test's client is left");
+    // It is reported killed, not stopped.
+    let tags: Vec<String> = std::iter::from_fn(|| d.try_event()).map(|e| tag(&e)).collect();
+    assert!(tags.contains(&"stubborn:killed".to_owned()) && !tags.contains(&"stubborn:stopped".to_owned()), "{tags:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -15,9 +15,8 @@ use crate::value::Value;
 pub(super) fn add(lua: &Lua, m: &Table) -> mlua::Result<()> {
     m.set(
         "terminate",
-        lua.create_function(|_, pid: String| {
-            current()?.system().terminate(&pid, Value::from("terminated"));
-            Ok(true)
+        lua.create_function(|lua, pid: String| {
+            outcome(lua, current()?.system().terminate_named(&pid, Value::from("terminated")))
         })?,
     )?;
     m.set(

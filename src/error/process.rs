@@ -58,6 +58,14 @@ pub enum ProcessError {
         /// The PID.
         pid: String,
     },
+    /// The receiver's mailbox is full (SPEC §10): the message was refused (UNAVAILABLE, retryable).
+    #[error("the mailbox of `{pid}` is full: {bound}")]
+    MailboxFull {
+        /// The receiver.
+        pid: String,
+        /// Which bound, with its value (`65536 messages are waiting (host.mailbox_size)`).
+        bound: String,
+    },
     /// The text is not a PID.
     #[error("`{text}` is not a PID (they look like `{{app:processes|0x0001a}}`)")]
     BadPid {
@@ -121,6 +129,7 @@ impl ProcessError {
             | ProcessError::BadPayload { .. } => kind::INVALID,
             ProcessError::MaxProcesses { .. }
             | ProcessError::QueueFull { .. }
+            | ProcessError::MailboxFull { .. }
             | ProcessError::Init(CallError::NoSlot { .. }) => kind::UNAVAILABLE,
             ProcessError::NameTaken { .. } => kind::ALREADY_EXISTS,
             ProcessError::Terminated { .. } => kind::CANCELED,
@@ -149,6 +158,11 @@ impl ProcessError {
                 Some("wait for processes to exit, or raise `host.max_processes`".to_owned())
             }
             ProcessError::QueueFull { .. } => Some("raise `host.workers` or `host.queue_size`".to_owned()),
+            ProcessError::MailboxFull { .. } => Some(
+                "the receiver does not keep up: retry later, slow the sender down, or raise `host.mailbox_size` / \
+                 `host.mailbox_bytes` of its process host"
+                    .to_owned(),
+            ),
             ProcessError::NameTaken { .. } => Some("unregister it first, or pick another name".to_owned()),
             ProcessError::Arguments(e) | ProcessError::Init(e) => e.hint(),
             _ => None,

@@ -22,7 +22,7 @@ use super::{Host, HostInner};
 use crate::error::{Diagnostic, LoadError};
 use crate::id::EntryMap;
 use crate::lua::{LuaEngine, LuaFunction, LuaProgram};
-use crate::process::{Function, HostLimits, ProcessHost, Program, System};
+use crate::process::{Function, HostLimits, MailboxBounds, ProcessHost, Program, System};
 use crate::registry::kinds::{default_workers, LuaRole, PoolKind, WasmRole};
 use crate::registry::{EntryKind, Registry};
 use crate::wasm::{self, EngineSettings, EnvSource, WasmEngine, WasmFunction, WasmProgram};
@@ -239,6 +239,7 @@ fn process_hosts(reg: &Registry) -> EntryMap<Arc<ProcessHost>> {
                 queue_size: h.queue_size,
                 cancel_timeout: h.cancel_timeout,
                 terminal: false,
+                mailbox: MailboxBounds { messages: h.mailbox_size, bytes: h.mailbox_bytes },
             },
             EntryKind::TerminalHost(_) => HostLimits {
                 workers: default_workers(),
@@ -246,6 +247,7 @@ fn process_hosts(reg: &Registry) -> EntryMap<Arc<ProcessHost>> {
                 queue_size: 1024,
                 cancel_timeout: Duration::from_secs(5),
                 terminal: true,
+                mailbox: MailboxBounds::default(),
             },
             _ => continue,
         };

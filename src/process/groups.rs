@@ -59,7 +59,8 @@ impl System {
         members.into_iter().filter(|p| self.is_alive(p.as_str())).collect()
     }
 
-    /// Sends to every live member of `group`; returns how many were sent to.
+    /// Sends to every live member of `group`; returns how many were sent to. A member whose mailbox is full is
+    /// skipped (a broadcast is best effort, as a send to each member would be).
     pub(crate) fn broadcast(
         &self,
         from: Option<&Pid>,
@@ -71,8 +72,10 @@ impl System {
         let mut sent = 0;
         for m in self.members(group) {
             if let Some(r) = self.record(m.as_str()) {
-                r.mailbox.message(Message { from: from.cloned(), topic: topic.to_owned(), payload: payload.clone() });
-                sent += 1;
+                let m = Message { from: from.cloned(), topic: topic.to_owned(), payload: payload.clone() };
+                if r.mailbox.message(m).is_ok() {
+                    sent += 1;
+                }
             }
         }
         Ok(sent)

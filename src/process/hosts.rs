@@ -40,6 +40,8 @@ pub(crate) struct HostLimits {
     pub(crate) cancel_timeout: Duration,
     /// Whether processes get the real terminal.
     pub(crate) terminal: bool,
+    /// How much may wait in one process's mailbox.
+    pub(crate) mailbox: super::mailbox::MailboxBounds,
 }
 
 impl ProcessHost {
@@ -142,6 +144,7 @@ mod tests {
             queue_size,
             cancel_timeout: Duration::from_secs(1),
             terminal: false,
+            mailbox: Default::default(),
         };
         ProcessHost::new(id, limits)
     }

@@ -9,6 +9,11 @@
 //!
 //! Payloads sent as JSON text (by WASM guests) stay JSON until a reader wants a [`Value`], so WASM-to-WASM traffic is
 //! never parsed by the host.
+//!
+//! Messages are bounded (SPEC §10): at most [`MailboxBounds::messages`] of them and [`MailboxBounds::bytes`] of
+//! payload (as [`Payload::weight`] counts it) wait in one mailbox; a message past either is refused with
+//! [`MailboxFull`], which the sender sees as an UNAVAILABLE error. Events (EXIT, LINK_DOWN, CANCEL) are never
+//! refused: there is at most one per monitor, link or cancel, each bounded elsewhere.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -142,19 +147,54 @@ pub enum Received {
     Event(Event),
 }
 
+/// How much may wait in one mailbox (`process.host`'s `host.mailbox_size` and `host.mailbox_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MailboxBounds {
+    /// Messages.
+    pub(crate) messages: usize,
+    /// Payload bytes.
+    pub(crate) bytes: u64,
+}
+
+impl Default for MailboxBounds {
+    fn default() -> Self {
+        use crate::registry::kinds::hosts::{DEFAULT_MAILBOX_BYTES, DEFAULT_MAILBOX_SIZE};
+        MailboxBounds { messages: DEFAULT_MAILBOX_SIZE, bytes: DEFAULT_MAILBOX_BYTES }
+    }
+}
+
+/// A message refused because the mailbox is full: which bound it hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MailboxFull {
+    /// `host.mailbox_size`, with its value.
+    Messages(usize),
+    /// `host.mailbox_bytes`, with its value.
+    Bytes(u64),
+}
+
 /// The queues behind a mailbox. They allocate nothing until the first item arrives, so a process that never
 /// receives costs a few words here.
 #[derive(Default)]
 struct Queues {
     messages: VecDeque<Message>,
+    /// The weight of the queued messages.
+    bytes: u64,
     events: VecDeque<Event>,
     closed: bool,
 }
 
-#[derive(Default)]
+impl Queues {
+    fn pop_message(&mut self) -> Option<Message> {
+        let m = self.messages.pop_front()?;
+        self.bytes = self.bytes.saturating_sub(m.weight());
+        Some(m)
+    }
+}
+
 struct Shared {
     queues: Mutex<Queues>,
     ready: Notify,
+    bounds: MailboxBounds,
 }
 
 impl Shared {
@@ -172,15 +212,39 @@ pub(crate) struct Mailbox(Arc<Shared>);
 pub(crate) struct Inbox(Arc<Shared>);
 
 /// A new mailbox and its inbox.
-pub(super) fn mailbox() -> (Mailbox, Inbox) {
-    let shared = Arc::new(Shared::default());
+pub(super) fn mailbox(bounds: MailboxBounds) -> (Mailbox, Inbox) {
+    let shared = Arc::new(Shared { queues: Mutex::default(), ready: Notify::new(), bounds });
     (Mailbox(shared.clone()), Inbox(shared))
 }
 
+impl Message {
+    /// What the message counts against `host.mailbox_bytes`: its payload's weight and its topic.
+    pub(crate) fn weight(&self) -> u64 {
+        (self.payload.weight() + self.topic.len()) as u64
+    }
+}
+
 impl Mailbox {
-    /// Queues a message; a closed mailbox (its process is gone) drops it silently.
-    pub(crate) fn message(&self, m: Message) {
-        self.push(|q| q.messages.push_back(m));
+    /// Queues a message; a closed mailbox (its process is gone) drops it silently. A full one refuses it.
+    pub(crate) fn message(&self, m: Message) -> Result<(), MailboxFull> {
+        {
+            let mut q = self.0.lock();
+            if q.closed {
+                return Ok(());
+            }
+            let bounds = self.0.bounds;
+            if q.messages.len() >= bounds.messages {
+                return Err(MailboxFull::Messages(bounds.messages));
+            }
+            let weight = m.weight();
+            if q.bytes.saturating_add(weight) > bounds.bytes {
+                return Err(MailboxFull::Bytes(bounds.bytes));
+            }
+            q.bytes += weight;
+            q.messages.push_back(m);
+        }
+        self.0.ready.notify_one();
+        Ok(())
     }
 
     /// Queues an event; a closed mailbox drops it silently.
@@ -215,7 +279,7 @@ impl Inbox {
             }
         }
         if messages {
-            if let Some(m) = q.messages.pop_front() {
+            if let Some(m) = q.pop_message() {
                 return Ok(Some(Received::Message(m)));
             }
         }
@@ -275,7 +339,7 @@ impl Inbox {
 
     /// A message if one is queued now.
     pub(crate) fn try_recv_message(&mut self) -> Option<Message> {
-        self.0.lock().messages.pop_front()
+        self.0.lock().pop_message()
     }
 }
 
@@ -294,6 +358,7 @@ impl Drop for Inbox {
         let mut q = self.0.lock();
         q.closed = true;
         q.messages.clear();
+        q.bytes = 0;
         q.events.clear();
     }
 }

@@ -39,7 +39,7 @@ pub use pid::Pid;
 pub(crate) use guest::{BoxFuture, CallEnv, Function, Functions, Launch, ProcessContext, Program, Running};
 pub(crate) use hosts::{HostLimits, ProcessHost};
 pub(crate) use lifecycle::Identity;
-pub(crate) use mailbox::Inbox;
+pub(crate) use mailbox::{Inbox, MailboxBounds};
 pub(crate) use record::Record;
 pub(crate) use spawn::SpawnRequest;
 pub(crate) use system::System;

@@ -61,7 +61,7 @@ impl Record {
         context: Arc<SecurityContext>,
         depth: u32,
     ) -> (Arc<Record>, Inbox) {
-        let (mailbox, inbox) = mailbox();
+        let (mailbox, inbox) = mailbox(host.as_ref().map(|h| h.limits.mailbox).unwrap_or_default());
         let record = Arc::new(Record {
             pid,
             mailbox,

@@ -15,7 +15,7 @@ use super::groups::Groups;
 use super::guest::{Functions, Program};
 use super::hosts::ProcessHost;
 use super::lifecycle::finalize;
-use super::mailbox::{Event, Message, Payload};
+use super::mailbox::{Event, MailboxFull, Message, Payload};
 use super::names::Names;
 use super::record::Record;
 use super::Pid;
@@ -205,17 +205,16 @@ impl System {
             // Delivered under the table's shard guard: pushing into an unbounded queue never waits. A PID that is
             // not alive is an error (SPEC §4).
             match self.table.get(dest) {
-                Some(r) => r.mailbox.message(message),
-                None => return Err(ProcessError::NoProcess { pid: dest.to_owned() }),
+                Some(r) => r.mailbox.message(message).map_err(|full| mailbox_full(dest, full)),
+                None => Err(ProcessError::NoProcess { pid: dest.to_owned() }),
             }
         } else {
             let pid = self.lookup(dest).ok_or_else(|| ProcessError::UnknownName { name: dest.to_owned() })?;
             match self.table.get(&pid) {
-                Some(r) => r.mailbox.message(message),
-                None => return Err(ProcessError::NoProcess { pid: pid.to_string() }),
+                Some(r) => r.mailbox.message(message).map_err(|full| mailbox_full(pid.as_str(), full)),
+                None => Err(ProcessError::NoProcess { pid: pid.to_string() }),
             }
         }
-        Ok(())
     }
 
     /// Terminates every live process (the host is going away). Participants without an actor end normally.
@@ -227,4 +226,13 @@ impl System {
             }
         }
     }
+}
+
+/// The error for a message refused by the full mailbox of `pid`.
+fn mailbox_full(pid: &str, full: MailboxFull) -> ProcessError {
+    let bound = match full {
+        MailboxFull::Messages(n) => format!("{n} messages are waiting (`host.mailbox_size`)"),
+        MailboxFull::Bytes(n) => format!("the waiting messages hold {n} bytes (`host.mailbox_bytes`)"),
+    };
+    ProcessError::MailboxFull { pid: pid.to_owned(), bound }
 }

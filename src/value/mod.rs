@@ -52,6 +52,22 @@ pub enum Value {
 }
 
 impl Value {
+    /// About how many bytes the value holds: 8 per scalar, the length of text and bytes, and the sum over lists
+    /// and maps (keys included). Cheap, and never less than what the value takes as JSON without punctuation.
+    pub fn weight(&self) -> usize {
+        match self {
+            Value::Str(s) => s.len() + 8,
+            Value::Bytes(b) => b.len() + 8,
+            Value::List(items) => items.iter().fold(8, |n, v| n.saturating_add(v.weight())),
+            Value::Map(m) => m.iter().fold(8, |n, (k, v)| n.saturating_add(k.len() + v.weight())),
+            Value::Error(e) => {
+                let details = e.details.as_ref().map_or(0, |d| d.iter().map(|(k, v)| k.len() + v.weight()).sum());
+                e.message.len() + e.kind.len() + e.context.iter().map(String::len).sum::<usize>() + details + 8
+            }
+            _ => 8,
+        }
+    }
+
     /// A short name of the value's type, used in error messages (`integer`, `string`, `map`, ...).
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -28,4 +28,13 @@ impl Payload {
             Payload::Json(text) => text.clone(),
         }
     }
+
+    /// About how many bytes the payload holds (the length of JSON text; [`Value::weight`] of a value): what it
+    /// counts against a mailbox's byte bound.
+    pub fn weight(&self) -> usize {
+        match self {
+            Payload::Value(v) => v.weight(),
+            Payload::Json(text) => text.len(),
+        }
+    }
 }

@@ -140,16 +140,59 @@ impl Code {
             .map_err(|error| CallError::Argument { entry: self.id.clone(), function: self.method.clone(), error })
     }
 
-    /// Init: creates the instance in `store`.
+    /// Init: creates the instance in `store`. The module's start function runs under the entry's limits:
+    /// `max_fuel` (the store's fuel) and `max_execution_ms` (SPEC §10), so one that loops fails rather than hangs.
     pub(crate) async fn instantiate(&self, store: &mut Store<StoreState>) -> Result<Instance, CallError> {
-        let r = match &self.kind {
-            CodeKind::Component { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Component),
-            CodeKind::Core { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Core),
+        self.instantiate_until(store, self.deadline()).await
+    }
+
+    /// [`Code::instantiate`] within `deadline`.
+    async fn instantiate_until(
+        &self,
+        store: &mut Store<StoreState>,
+        deadline: Option<Instant>,
+    ) -> Result<Instance, CallError> {
+        self.arm(store, deadline);
+        let run = async {
+            match &self.kind {
+                CodeKind::Component { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Component),
+                CodeKind::Core { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Core),
+            }
+            .map_err(|e| match self.map_error(e) {
+                CallError::Trap { entry, message } => CallError::Instantiate { entry, message },
+                other => other,
+            })
         };
-        r.map_err(|e| match self.map_error(e) {
-            CallError::Trap { entry, message } => CallError::Instantiate { entry, message },
-            other => other,
-        })
+        self.within(deadline, run).await
+    }
+
+    /// When a call or instantiation that starts now must end: `max_execution_ms` from now.
+    fn deadline(&self) -> Option<Instant> {
+        self.limits.max_execution.map(|max| Instant::now() + max)
+    }
+
+    /// Sets the deadline the epoch callback checks.
+    fn arm(&self, store: &mut Store<StoreState>, deadline: Option<Instant>) {
+        if let (Some(d), Some(max)) = (deadline, self.limits.max_execution) {
+            store.data_mut().deadline = Some((d, max.as_millis() as u64));
+        }
+    }
+
+    /// Runs `fut` until `deadline` (and a little grace). The epoch callback traps a guest that computes past its
+    /// deadline; this timeout also ends one that waits past it inside a host call (a sleep, a receive).
+    async fn within<T>(
+        &self,
+        deadline: Option<Instant>,
+        fut: impl std::future::Future<Output = Result<T, CallError>>,
+    ) -> Result<T, CallError> {
+        let (Some(deadline), Some(max)) = (deadline, self.limits.max_execution) else { return fut.await };
+        match tokio::time::timeout_at((deadline + self.grace()).into(), fut).await {
+            Ok(r) => r,
+            Err(_) => Err(CallError::Limit {
+                entry: self.id.clone(),
+                limit: LimitExceeded::Time { ms: max.as_millis() as u64 },
+            }),
+        }
     }
 
     /// Step: calls the method on `instance` with already-lowered arguments and converts the result.
@@ -159,22 +202,19 @@ impl Code {
         instance: &Instance,
         args: Vec<Val>,
     ) -> Result<Value, CallError> {
-        if let Some(max) = self.limits.max_execution {
-            store.data_mut().deadline = Some((Instant::now() + max, max.as_millis() as u64));
-        }
-        let run = self.call_inner(store, instance, args);
-        let r = match self.limits.max_execution {
-            // The epoch callback traps a guest that computes past its deadline; this timeout also ends one that
-            // waits past it inside a host call (a sleep, a receive).
-            Some(max) => match tokio::time::timeout(max + self.grace(), run).await {
-                Ok(r) => r,
-                Err(_) => Err(CallError::Limit {
-                    entry: self.id.clone(),
-                    limit: LimitExceeded::Time { ms: max.as_millis() as u64 },
-                }),
-            },
-            None => run.await,
-        };
+        self.call_until(store, instance, args, self.deadline()).await
+    }
+
+    /// [`Code::call`] within `deadline`.
+    async fn call_until(
+        &self,
+        store: &mut Store<StoreState>,
+        instance: &Instance,
+        args: Vec<Val>,
+        deadline: Option<Instant>,
+    ) -> Result<Value, CallError> {
+        self.arm(store, deadline);
+        let r = self.within(deadline, self.call_inner(store, instance, args)).await;
         match r {
             // WASI `proc_exit(0)` (Rust's `std::process::exit(0)`, a C `main` returning 0) is a normal end.
             Err(CallError::Exit { status: 0, .. }) => Ok(Value::Nil),
@@ -265,8 +305,10 @@ impl Code {
         }
         let vals = self.lower_args(args)?;
         let mut store = self.new_store(self.store_state(env)?);
-        let instance = self.instantiate(&mut store).await?;
-        self.call(&mut store, &instance, vals).await
+        // One `max_execution_ms` for the whole call, instantiation (the start function) included.
+        let deadline = self.deadline();
+        let instance = self.instantiate_until(&mut store, deadline).await?;
+        self.call_until(&mut store, &instance, vals, deadline).await
     }
 
     /// Turns a wasmtime error into a [`CallError`] that names the cause.

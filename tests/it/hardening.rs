@@ -237,3 +237,150 @@ async fn slot_exhaustion_names_the_setting() {
     assert!(text.contains("hint: ") && text.contains("WIPPY_INSTANCE_SLOTS"), "{text}");
     c.terminate(&first);
 }
+
+#[tokio::test]
+async fn mailboxes_are_bounded() {
+    let p = Project::new(concat!(
+        "namespace: t\nentries:\n",
+        "  - name: processes\n    kind: process.host\n    host: {mailbox_size: 8, mailbox_bytes: 4KiB}\n",
+        "  - name: idle\n    kind: process.lua\n    method: main\n    modules: [time]\n",
+        "    source: 'local time = require(\"time\") function main() time.sleep(\"1h\") end'\n",
+    ));
+    let host = p.host();
+    let c = host.client();
+    let pid = c.spawn("t:idle", "t:processes", vec![]).await.expect("spawns");
+    for i in 0..8 {
+        c.send(pid.as_str(), "n", i).expect("room for 8");
+    }
+    let e = c.send(pid.as_str(), "n", 8).expect_err("the ninth is refused");
+    let text = crate::support::shown(&e);
+    assert!(text.contains("is full: 8 messages are waiting (`host.mailbox_size`)"), "{text}");
+    assert!(text.contains("hint: the receiver does not keep up"), "{text}");
+    assert_eq!(e.kind(), "Unavailable");
+
+    let other = c.spawn("t:idle", "t:processes", vec![]).await.expect("spawns");
+    c.send(other.as_str(), "big", "x".repeat(3000)).expect("3 KB fits");
+    let e = c.send(other.as_str(), "big", "x".repeat(3000)).expect_err("6 KB does not");
+    assert!(e.to_string().contains("(`host.mailbox_bytes`)"), "{e}");
+    c.terminate(&pid);
+    c.terminate(&other);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_start_function_is_bounded() {
+    let wat = r#"(module (func $spin (loop br 0)) (start $spin) (func (export "run")))"#;
+    let entry = |name: &str, limits: &str| {
+        format!("  - name: {name}\n    kind: function.wat\n    method: run\n    source: '{wat}'\n    limits: {{{limits}}}\n")
+    };
+    let h = Project::new(&format!(
+        "namespace: t\nentries:\n{}{}",
+        entry("timed", "max_execution_ms: 200"),
+        entry("fueled", "max_fuel: 100000")
+    ))
+    .host();
+    let start = std::time::Instant::now();
+    let e = h.call("t:timed", vec![]).await.expect_err("the start function loops");
+    assert!(e.to_string().contains("limit `max_execution_ms` exceeded"), "{e}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+    let e = h.call("t:fueled", vec![]).await.expect_err("the start function loops");
+    assert!(e.to_string().contains("limit `max_fuel` exceeded"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_whose_start_function_loops_does_not_block_spawn() {
+    let bytes =
+        wat::parse_str(r#"(module (func $spin (loop br 0)) (start $spin) (func (export "run")))"#).expect("wat");
+    let p = Project::new(&format!(
+        "namespace: t\nentries:\n  - name: bin\n    kind: fs.directory\n    directory: ./bin\n  - name: processes\n    kind: process.host\n  - name: spin\n    kind: process.wasm\n    fs: bin\n    path: /spin.wasm\n    hash: sha256:{}\n    method: run\n    limits: {{max_execution_ms: 200}}\n",
+        wippy::sha256_hex(&bytes)
+    ));
+    std::fs::create_dir_all(p.path().join("bin")).expect("mkdir");
+    std::fs::write(p.path().join("bin/spin.wasm"), &bytes).expect("write");
+    let h = p.host();
+    let c = h.client();
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), c.spawn("t:spin", "t:processes", vec![])).await;
+    let e = r.expect("spawn returns").expect_err("its start function loops");
+    assert!(e.to_string().contains("limit `max_execution_ms` exceeded"), "{e}");
+}
+
+/// A core module with `wasi1` that makes a link in its mount `/data` (fd 3): `sym` a symbolic link with `target`,
+/// `hard` a hard link to `target`; the WASI errno comes back.
+fn link_maker(name: &str, func: &str, target: &str, link: &str) -> String {
+    let (tl, ll) = (target.len(), link.len());
+    let call = match func {
+        "sym" => format!("(call $sym (i32.const 0) (i32.const {tl}) (i32.const 3) (i32.const 512) (i32.const {ll}))"),
+        _ => format!(
+            "(call $hard (i32.const 3) (i32.const 0) (i32.const 0) (i32.const {tl}) (i32.const 3) (i32.const 512) (i32.const {ll}))"
+        ),
+    };
+    let wat = format!(
+        r#"(module
+      (import "wasi_snapshot_preview1" "path_symlink" (func $sym (param i32 i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "path_link" (func $hard (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "{target}")
+      (data (i32.const 512) "{link}")
+      (func (export "run") (result i32) {call}))"#
+    );
+    format!(
+        "  - name: {name}\n    kind: function.wat\n    method: run\n    imports: [wasi1]\n    source: '{wat}'\n    wasi:\n      mounts:\n        - {{fs: data, guest: /data}}\n"
+    )
+}
+
+#[tokio::test]
+async fn links_cannot_leave_their_mount() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("data/sub")).expect("mkdir");
+    std::fs::write(dir.path().join("data/in.txt"), "inside").expect("write");
+    std::fs::write(dir.path().join("secret.txt"), "outside").expect("write");
+    let p = Project::new(&format!(
+        "namespace: t\nentries:\n  - name: data\n    kind: fs.directory\n    directory: \"{}/data\"\n{}{}{}{}{}",
+        dir.path().display(),
+        link_maker("evil", "sym", "../../../../etc/passwd", "evil"),
+        link_maker("absolute", "sym", "/etc/passwd", "abs"),
+        link_maker("sneaky", "sym", "../secret.txt", "sub/sneaky"),
+        link_maker("fine", "sym", "in.txt", "fine"),
+        link_maker("hard", "hard", "../secret.txt", "hard"),
+    ));
+    let h = p.host();
+    const PERM: i64 = 63;
+    for (entry, link) in [("t:evil", "evil"), ("t:absolute", "abs")] {
+        assert_eq!(h.call(entry, vec![]).await, Ok(Value::Int(PERM)), "{entry}");
+        assert!(std::fs::symlink_metadata(dir.path().join("data").join(link)).is_err(), "{entry} made a link");
+    }
+    // `sub/sneaky -> ../secret.txt` stays inside (it would point at `data/secret.txt`): the guard lets it through
+    // to wasmtime-wasi, whose sandbox decides (cap-std refuses `..` in targets); either way nothing leaves.
+    assert!(matches!(h.call("t:sneaky", vec![]).await, Ok(Value::Int(_))));
+    assert_eq!(h.call("t:fine", vec![]).await, Ok(Value::Int(0)));
+    assert_eq!(std::fs::read_link(dir.path().join("data/fine")).expect("a link"), std::path::Path::new("in.txt"));
+    // A hard link to a file outside the mount cannot be made either (the sandbox resolves both paths).
+    assert_ne!(h.call("t:hard", vec![]).await, Ok(Value::Int(0)));
+    assert!(std::fs::symlink_metadata(dir.path().join("data/hard")).is_err());
+}
+
+#[tokio::test]
+async fn component_links_cannot_leave_their_mount() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    std::fs::write(dir.path().join("data/in.txt"), "inside").expect("write");
+    std::fs::write(dir.path().join("secret.txt"), "outside").expect("write");
+    let mounts = "    imports: [wasi:filesystem, wasi:io, wasi:cli]\n    wasi:\n      mounts:\n        - {fs: data, guest: /data}\n";
+    let p = Project::new(&format!(
+        "{HEAD}  - name: data\n    kind: fs.directory\n    directory: \"{}/data\"\n{}{}",
+        dir.path().display(),
+        wasm_fn("sym", "caps.wasm", "make-symlink", mounts),
+        wasm_fn("hard", "caps.wasm", "make-hardlink", mounts),
+    ));
+    let h = p.host();
+    for (target, link) in [("../../../../etc/passwd", "evil"), ("/etc/passwd", "abs"), ("../secret.txt", "up")] {
+        let r = h.call("t:sym", vec![target.into(), link.into()]).await;
+        let e = r.expect_err("refused");
+        assert!(e.to_string().contains("not-permitted"), "{target}: {e}");
+        assert!(std::fs::symlink_metadata(dir.path().join("data").join(link)).is_err(), "{target}");
+    }
+    assert_eq!(h.call("t:sym", vec!["in.txt".into(), "fine".into()]).await, Ok(Value::Nil));
+    assert_eq!(std::fs::read_link(dir.path().join("data/fine")).expect("a link"), std::path::Path::new("in.txt"));
+    h.call("t:hard", vec!["../secret.txt".into(), "hard".into()]).await.expect_err("outside the sandbox");
+    assert!(std::fs::symlink_metadata(dir.path().join("data/hard")).is_err());
+    assert_eq!(h.call("t:hard", vec!["in.txt".into(), "hard2".into()]).await, Ok(Value::Nil));
+}

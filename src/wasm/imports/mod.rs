@@ -11,12 +11,14 @@
 //! - [`process`]: `wippy:process`, process primitives for WASM processes, through [`process::ProcessView`];
 //! - [`funcs`]: `funcs` (`wippy:runtime/funcs` and `wippy:runtime/context`), through [`funcs::FuncsView`];
 //! - [`stdio`]: guest stdout/stderr into the log, outside the terminal host;
-//! - [`stubs`]: the trapping stand-ins for ungranted imports.
+//! - [`stubs`]: the trapping stand-ins for ungranted imports;
+//! - [`symlinks`]: the guard that keeps a guest's symbolic links inside its mounts (both WASI versions).
 
 pub(super) mod funcs;
 pub(super) mod process;
 pub(super) mod stdio;
 pub(super) mod stubs;
+pub(super) mod symlinks;
 pub(super) mod wasi;
 
 use crate::capability::Group;

@@ -200,6 +200,7 @@ pub(crate) fn add_component_group(l: &mut Linker<StoreState>, group: Group) -> w
         Group::WasiFilesystem => {
             filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
             filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+            super::symlinks::guard_component(l)?;
         }
         Group::WasiRandom => {
             random::random::add_to_linker::<T, WasiRandom>(l, |t| t.ctx().ctx.random())?;
@@ -303,5 +304,6 @@ fn lenient_pollable_drop(l: &mut Linker<StoreState>) -> wasmtime::Result<()> {
 
 /// Adds WASI preview 1 to a core-module linker.
 pub(crate) fn add_wasi1(linker: &mut wasmtime::Linker<StoreState>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p1::add_to_linker_async(linker, StoreState::wasi_p1)
+    wasmtime_wasi::p1::add_to_linker_async(linker, StoreState::wasi_p1)?;
+    super::symlinks::guard_wasi1(linker)
 }

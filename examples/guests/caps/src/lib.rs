@@ -50,6 +50,17 @@ impl Guest for Caps {
         std::fs::write(&path, content).map_err(|e| e.to_string())
     }
 
+    fn make_symlink(target: String, link: String) -> Result<(), String> {
+        let (dir, _) = ::wasi::filesystem::preopens::get_directories().into_iter().next().ok_or("no mount")?;
+        dir.symlink_at(&target, &link).map_err(|e| format!("{e:?}"))
+    }
+
+    fn make_hardlink(target: String, link: String) -> Result<(), String> {
+        use ::wasi::filesystem::types::PathFlags;
+        let (dir, _) = ::wasi::filesystem::preopens::get_directories().into_iter().next().ok_or("no mount")?;
+        dir.link_at(PathFlags::empty(), &target, &dir, &link).map_err(|e| format!("{e:?}"))
+    }
+
     fn tcp_echo(addr: String, text: String) -> Result<String, String> {
         let mut s = std::net::TcpStream::connect(addr.as_str()).map_err(|e| e.to_string())?;
         s.write_all(text.as_bytes()).map_err(|e| e.to_string())?;

@@ -19,7 +19,7 @@
 //!   [`Hinted::hint`] (and [`Diagnostic::hint`]) says what the user can do about it.
 //! - Supporting types: [`EntryId`], [`Origin`], [`Pos`], [`Group`], [`Command`], [`Status`], [`TestOutcome`],
 //!   the supervision events ([`SupervisorEvent`], [`EventKind`], [`ExitKind`], [`ChildState`]), and the helpers
-//!   [`parse_duration`], [`sha256_hex`], [`instance_slot_budget`] and [`MAX_CALL_DEPTH`].
+//!   [`parse_duration`], [`parse_byte_size`], [`sha256_hex`], [`instance_slot_budget`] and [`MAX_CALL_DEPTH`].
 //!
 //! # A call
 //! ```
@@ -95,6 +95,16 @@ pub use value::{kind as error_kind, ErrorValue, Map, Value};
 /// Parses duration text: `250ms`, `1.5s`, `2m`, `1h30m`.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     duration::parse(text)
+}
+
+/// Parses a byte size: `1048576`, `64MiB`, `512KiB`, `1GiB`, `10MB` (`KB`/`MB`/`GB` decimal, `KiB`/`MiB`/`GiB`
+/// binary).
+///
+/// ```
+/// assert_eq!(wippy::parse_byte_size("64MiB"), Some(64 << 20));
+/// ```
+pub fn parse_byte_size(text: &str) -> Option<u64> {
+    registry::fields::parse_byte_size(text)
 }
 
 /// The SHA-256 of `bytes` as lower-case hex, as the `hash` field wants it after `sha256:`.

@@ -136,7 +136,24 @@ const CLI_INSTANCE_SLOTS: u32 = 4096;
 /// Loads the project with the small instance pool of short commands.
 fn load(global: &Global) -> Result<Host, Failure> {
     let slots = instance_slots_from_env()?.unwrap_or(CLI_INSTANCE_SLOTS);
-    HostBuilder::new(&global.project).instance_slots(slots).build().map_err(|e| report_load_error(&e))
+    builder(global)?.instance_slots(slots).build().map_err(|e| report_load_error(&e))
+}
+
+/// The host builder of every command: the project, and `WIPPY_MEMORY_BUDGET` if it is set.
+pub(crate) fn builder(global: &Global) -> Result<HostBuilder, Failure> {
+    let mut b = HostBuilder::new(&global.project);
+    if let Ok(text) = std::env::var("WIPPY_MEMORY_BUDGET") {
+        match wippy::parse_byte_size(&text) {
+            Some(n) if n >= 1 << 20 => b = b.memory_budget(n),
+            _ => {
+                return Err(Failure::user(format!(
+                    "environment variable `WIPPY_MEMORY_BUDGET` must be a size of at least 1MiB, got `{text}`"
+                ))
+                .hint("write it like `4GiB` or `512MiB`, or unset it for half the machine's memory"))
+            }
+        }
+    }
+    Ok(b)
 }
 
 /// `WIPPY_INSTANCE_SLOTS` if it is set: a whole number from 1 to 1,000,000, or an error naming it.

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use wippy::{EventKind, ExitKind, Host, HostBuilder, SupervisorEvent};
+use wippy::{EventKind, ExitKind, Host, SupervisorEvent};
 
 use super::{block_on, Failure, Global};
 
@@ -16,7 +16,7 @@ pub(crate) struct Args {}
 /// Runs `wippy start`.
 pub(crate) fn run(_args: Args, global: &Global) -> Result<ExitCode, Failure> {
     // A long-running deployment gets the full instance pool its process hosts ask for.
-    let host = HostBuilder::new(&global.project).build().map_err(|e| super::report_load_error(&e))?;
+    let host = super::builder(global)?.build().map_err(|e| super::report_load_error(&e))?;
     block_on(serve(&host))?
 }
 

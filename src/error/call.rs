@@ -267,6 +267,21 @@ pub enum LimitExceeded {
         /// The configured limit.
         limit: u64,
     },
+    /// A memory budget (SPEC §10): the guest memory reserved across instances would pass it. Only an
+    /// instantiation fails this way; a growth past a budget fails inside the guest, like any failed `memory.grow`.
+    #[error(
+        "memory budget exceeded ({setting}): instantiating needs {desired} more bytes, and {used} of its {limit} bytes are in use"
+    )]
+    MemoryBudget {
+        /// The setting (`host.memory_budget` of `app:processes`, or the host's own budget).
+        setting: String,
+        /// The bytes asked for.
+        desired: u64,
+        /// The bytes already reserved.
+        used: u64,
+        /// The budget.
+        limit: u64,
+    },
     /// `max_execution_ms`.
     #[error("limit `max_execution_ms` exceeded: the guest ran longer than {ms} ms")]
     Time {

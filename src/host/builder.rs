@@ -34,6 +34,7 @@ pub struct HostBuilder {
     cache_dir: Option<PathBuf>,
     instance_slots: Option<u32>,
     memory_slot: Option<u64>,
+    memory_budget: Option<u64>,
     env: EnvSource,
 }
 
@@ -46,6 +47,7 @@ impl HostBuilder {
             cache_dir: crate::wasm::default_cache_dir(),
             instance_slots: None,
             memory_slot: None,
+            memory_budget: None,
             env: EnvSource::Process,
         }
     }
@@ -72,6 +74,13 @@ impl HostBuilder {
     /// The largest linear memory of any instance (default 128 MiB).
     pub fn memory_slot(mut self, bytes: u64) -> Self {
         self.memory_slot = Some(bytes);
+        self
+    }
+
+    /// The WASM linear memory all instances of the host may reserve together (default: half the machine's
+    /// memory). Past it, an instantiation fails with a limit error and a growth fails inside the guest.
+    pub fn memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = Some(bytes);
         self
     }
 
@@ -102,6 +111,9 @@ impl HostBuilder {
         };
         if let Some(m) = self.memory_slot {
             settings.memory_slot = m;
+        }
+        if let Some(b) = self.memory_budget {
+            settings.memory_budget = b;
         }
         WasmEngine::new(settings, self.cache_dir.clone()).map_err(|e| {
             LoadError::one(Diagnostic::new(None, None, format!("cannot create the WASM engine: {}", wasm::flat(&e))))
@@ -240,6 +252,7 @@ fn process_hosts(reg: &Registry) -> EntryMap<Arc<ProcessHost>> {
                 cancel_timeout: h.cancel_timeout,
                 terminal: false,
                 mailbox: MailboxBounds { messages: h.mailbox_size, bytes: h.mailbox_bytes },
+                memory_budget: h.memory_budget,
             },
             EntryKind::TerminalHost(_) => HostLimits {
                 workers: default_workers(),
@@ -248,6 +261,7 @@ fn process_hosts(reg: &Registry) -> EntryMap<Arc<ProcessHost>> {
                 cancel_timeout: Duration::from_secs(5),
                 terminal: true,
                 mailbox: MailboxBounds::default(),
+                memory_budget: None,
             },
             _ => continue,
         };

@@ -26,6 +26,8 @@ pub(crate) struct ProcessHost {
     /// Permits to run guest code: `workers` processes execute at the same moment.
     workers: Semaphore,
     waiting: AtomicUsize,
+    /// Its processes' memory budget (`host.memory_budget`), if it has one.
+    pub(crate) memory: Option<std::sync::Arc<super::MemoryBudget>>,
 }
 
 /// The settings of a [`ProcessHost`].
@@ -42,13 +44,18 @@ pub(crate) struct HostLimits {
     pub(crate) terminal: bool,
     /// How much may wait in one process's mailbox.
     pub(crate) mailbox: super::mailbox::MailboxBounds,
+    /// `host.memory_budget`: the guest memory its processes may reserve in all, if set.
+    pub(crate) memory_budget: Option<u64>,
 }
 
 impl ProcessHost {
     /// A process host for the entry `id`.
     pub(crate) fn new(id: EntryId, limits: HostLimits) -> Self {
         let workers = Semaphore::new(limits.workers.max(1));
-        ProcessHost { id, limits, live: AtomicUsize::new(0), workers, waiting: AtomicUsize::new(0) }
+        let memory = limits
+            .memory_budget
+            .map(|b| std::sync::Arc::new(super::MemoryBudget::new(b, format!("`host.memory_budget` of `{id}`"))));
+        ProcessHost { id, limits, live: AtomicUsize::new(0), workers, waiting: AtomicUsize::new(0), memory }
     }
 
     /// Reserves room for one more process (`max_processes`), unless too many wait for a worker (`queue_size`).
@@ -145,6 +152,7 @@ mod tests {
             cancel_timeout: Duration::from_secs(1),
             terminal: false,
             mailbox: Default::default(),
+            memory_budget: None,
         };
         ProcessHost::new(id, limits)
     }

@@ -18,6 +18,7 @@
 //! links, names, `terminate` and `cancel` work while the target runs guest code or waits.
 
 mod actor;
+mod budget;
 mod client;
 mod groups;
 mod guest;
@@ -36,6 +37,7 @@ pub use guest::MAX_CALL_DEPTH;
 pub use mailbox::{Event, Exit, Message, Payload, Received};
 pub use pid::Pid;
 
+pub(crate) use budget::{default_memory_budget, MemoryBudget};
 pub(crate) use guest::{BoxFuture, CallEnv, Function, Functions, Launch, ProcessContext, Program, Running};
 pub(crate) use hosts::{HostLimits, ProcessHost};
 pub(crate) use lifecycle::Identity;

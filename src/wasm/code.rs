@@ -49,6 +49,10 @@ pub(crate) struct Code {
     pub engine: wasmtime::Engine,
     /// What one call may hand over to the host (wasmtime's hostcall fuel), from the memory bound.
     pub(super) transfer_fuel: usize,
+    /// The host-wide memory budget its instances charge.
+    pub(super) budget: Arc<crate::process::MemoryBudget>,
+    /// Keeps the epoch advancing while the code can still run.
+    pub(super) _ticker: Arc<super::engine::EpochTicker>,
     pub(super) kind: CodeKind,
 }
 
@@ -93,13 +97,10 @@ impl Code {
 
     /// A fresh store for one instance, with the entry's limits, fuel and epoch behaviour.
     ///
-    /// Without `max_memory` no limiter is installed (the memory slot and the pool's table size still bound the
-    /// guest). At every epoch tick the guest yields to tokio, or traps once its `max_execution_ms` has passed.
+    /// The limiter enforces `max_memory`, the table bound and the memory budgets. At every epoch tick the guest yields to tokio, or traps once its `max_execution_ms` has passed.
     pub(crate) fn new_store(&self, state: StoreState) -> Store<StoreState> {
         let mut store = Store::new(&self.engine, state);
-        if self.limits.max_memory.is_some() {
-            store.limiter(|s| &mut s.limiter);
-        }
+        store.limiter(|s| &mut s.limiter);
         // Fuel is always on in the engine; an entry without `max_fuel` gets all of it.
         let _ = store.set_fuel(self.limits.max_fuel.unwrap_or(u64::MAX));
         store.set_hostcall_fuel(self.transfer_fuel);
@@ -119,7 +120,7 @@ impl Code {
     /// fails here, before anything runs.
     pub(crate) fn store_state(&self, env: CallEnv) -> Result<StoreState, CallError> {
         let vars = self.wasi.resolve_env(&self.id)?;
-        let limiter = Limiter { max_memory: self.limits.max_memory };
+        let limiter = Limiter::new(self.limits.max_memory, vec![self.budget.clone()]);
         Ok(StoreState::new(self.id.clone(), env, limiter, self.wasi.clone(), vars))
     }
 

@@ -24,10 +24,12 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::process::MemoryBudget;
 
 /// Engine settings, fixed when a host is built.
 #[derive(Debug, Clone)]
@@ -42,6 +44,8 @@ pub(crate) struct EngineSettings {
     pub max_wasm_stack: usize,
     /// How often the epoch advances: the granularity of `max_execution_ms` and of cooperative yields.
     pub epoch_tick: Duration,
+    /// The WASM linear memory all instances together may reserve (SPEC §10; default half the machine's memory).
+    pub memory_budget: u64,
 }
 
 /// The default number of instance slots.
@@ -65,6 +69,7 @@ impl Default for EngineSettings {
             async_stack: DEFAULT_ASYNC_STACK,
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             epoch_tick: DEFAULT_EPOCH_TICK,
+            memory_budget: crate::process::default_memory_budget(),
         }
     }
 }
@@ -96,7 +101,11 @@ pub(crate) struct WasmEngine {
     pub settings: EngineSettings,
     cache: super::cache::CodeCache,
     compiled: Mutex<HashMap<(String, bool), Compiled>>,
-    _ticker: EpochTicker,
+    /// The host-wide memory budget every instance charges.
+    pub(crate) budget: Arc<MemoryBudget>,
+    /// Shared with every [`super::code::Code`]: the epoch must advance while any instance may still run (a
+    /// spinning guest of a host being dropped yields, and so ends, only at an epoch tick).
+    pub(crate) ticker: Arc<EpochTicker>,
 }
 
 impl WasmEngine {
@@ -117,12 +126,17 @@ impl WasmEngine {
         }
         let engine = Engine::new(&engine_config(&settings))?;
         let ticker = EpochTicker::start(engine.clone(), settings.epoch_tick);
+        let budget = Arc::new(MemoryBudget::new(
+            settings.memory_budget,
+            "the host's, `WIPPY_MEMORY_BUDGET` or `HostBuilder::memory_budget`",
+        ));
         Ok(WasmEngine {
             engine,
             settings,
             cache: super::cache::CodeCache::new(cache_dir),
             compiled: Mutex::new(HashMap::new()),
-            _ticker: ticker,
+            budget,
+            ticker: Arc::new(ticker),
         })
     }
 
@@ -182,7 +196,7 @@ pub(super) fn engine_config(settings: &EngineSettings) -> Config {
 }
 
 /// Advances the engine's epoch every tick on a thread of its own, until dropped.
-struct EpochTicker {
+pub(crate) struct EpochTicker {
     stop: Option<mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }

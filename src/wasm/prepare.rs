@@ -247,6 +247,8 @@ impl Prep<'_> {
             transport: self.w.transport,
             engine: self.engine.engine.clone(),
             transfer_fuel: transfer_fuel(self.w.limits.max_memory.unwrap_or(self.engine.settings.memory_slot)),
+            budget: self.engine.budget.clone(),
+            _ticker: self.engine.ticker.clone(),
             kind,
         }
     }

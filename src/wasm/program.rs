@@ -75,6 +75,9 @@ impl Launch for WasmLaunch {
         Box::pin(async move {
             let WasmLaunch { code, args } = *self;
             let mut state = code.store_state(process.env())?;
+            if let Some(budget) = process.record.host.as_ref().and_then(|h| h.memory.clone()) {
+                state.limiter.budgets.push(budget);
+            }
             if process.record.on_terminal() {
                 state.use_terminal();
             } else {

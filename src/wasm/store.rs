@@ -19,25 +19,68 @@ use super::imports::stdio::LogTag;
 use super::imports::wasi::{Orphan, Stdio, WasiSetup};
 use crate::error::LimitExceeded;
 use crate::id::EntryId;
-use crate::process::{CallEnv, Pid, ProcessContext};
+use crate::process::{CallEnv, MemoryBudget, Pid, ProcessContext};
 
 /// The largest table a guest may grow to, in elements.
 pub(super) const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// Enforces `max_memory` and the table limit.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug)]
 pub(crate) struct Limiter {
     /// `max_memory` in bytes, if set.
     pub max_memory: Option<u64>,
+    /// The memory budgets the instance charges (the host's, and its process host's if that has one).
+    pub budgets: Vec<Arc<MemoryBudget>>,
+    /// What it has charged them so far, given back when the store is dropped.
+    charged: u64,
+}
+
+impl Limiter {
+    /// A limiter for `max_memory` that charges `budgets`.
+    pub(crate) fn new(max_memory: Option<u64>, budgets: Vec<Arc<MemoryBudget>>) -> Limiter {
+        Limiter { max_memory, budgets, charged: 0 }
+    }
+
+    /// Charges `bytes` to every budget, or to none; the budget that refused otherwise.
+    fn charge(&mut self, bytes: u64) -> Result<(), &Arc<MemoryBudget>> {
+        for (i, b) in self.budgets.iter().enumerate() {
+            if !b.try_take(bytes) {
+                self.budgets[..i].iter().for_each(|taken| taken.give_back(bytes));
+                return Err(&self.budgets[i]);
+            }
+        }
+        self.charged += bytes;
+        Ok(())
+    }
+}
+
+impl Drop for Limiter {
+    fn drop(&mut self) {
+        for b in &self.budgets {
+            b.give_back(self.charged);
+        }
+    }
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        match self.max_memory {
-            Some(limit) if desired as u64 > limit => {
-                Err(wasmtime::Error::new(LimitExceeded::Memory { desired: desired as u64, limit }))
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if let Some(limit) = self.max_memory {
+            if desired as u64 > limit {
+                return Err(wasmtime::Error::new(LimitExceeded::Memory { desired: desired as u64, limit }));
             }
-            _ => Ok(true),
+        }
+        let more = desired.saturating_sub(current) as u64;
+        match self.charge(more) {
+            Ok(()) => Ok(true),
+            // A memory being created: the instantiation fails with the budget's name.
+            Err(b) if current == 0 => Err(wasmtime::Error::new(LimitExceeded::MemoryBudget {
+                setting: b.setting().to_owned(),
+                desired: more,
+                used: b.used(),
+                limit: b.limit(),
+            })),
+            // A growth: it fails inside the guest (`memory.grow` returns -1).
+            Err(_) => Ok(false),
         }
     }
 

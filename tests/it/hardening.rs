@@ -384,3 +384,41 @@ async fn component_links_cannot_leave_their_mount() {
     assert!(std::fs::symlink_metadata(dir.path().join("data/hard")).is_err());
     assert_eq!(h.call("t:hard", vec!["in.txt".into(), "hard2".into()]).await, Ok(Value::Nil));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasm_memory_has_a_host_budget() {
+    let grow = r#"(module (memory 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    let big = r#"(module (memory 64) (func (export "run")))"#;
+    let p = Project::new(&format!(
+        "namespace: t\nentries:\n  - name: grow\n    kind: function.wat\n    method: grow\n    source: '{grow}'\n  - name: big\n    kind: function.wat\n    method: run\n    source: '{big}'\n"
+    ));
+    let h = crate::support::builder(p.path()).memory_budget(2 << 20).build().expect("loads");
+    // A growth past the budget fails inside the guest, like any failed `memory.grow`.
+    assert_eq!(h.call("t:grow", vec![64.into()]).await, Ok(Value::Int(-1)));
+    // Memory is given back when an instance ends: these fit one after another, not all at once.
+    for _ in 0..5 {
+        assert_eq!(h.call("t:grow", vec![16.into()]).await, Ok(Value::Int(1)));
+    }
+    // An instantiation past it is a limit error naming the budget.
+    let e = h.call("t:big", vec![]).await.expect_err("4 MiB do not fit in 2 MiB");
+    assert!(e.to_string().contains("memory budget exceeded (the host's, `WIPPY_MEMORY_BUDGET`"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_host_can_have_its_own_memory_budget() {
+    let bytes = wat::parse_str(r#"(module (memory 16) (func (export "run") (loop br 0)))"#).expect("wat");
+    let p = Project::new(&format!(
+        "namespace: t\nentries:\n  - name: bin\n    kind: fs.directory\n    directory: ./bin\n  - name: processes\n    kind: process.host\n    host: {{memory_budget: 2MiB, workers: 4}}\n  - name: spin\n    kind: process.wasm\n    fs: bin\n    path: /spin.wasm\n    hash: sha256:{}\n    method: run\n",
+        wippy::sha256_hex(&bytes)
+    ));
+    std::fs::create_dir_all(p.path().join("bin")).expect("mkdir");
+    std::fs::write(p.path().join("bin/spin.wasm"), &bytes).expect("write");
+    let h = p.host();
+    let c = h.client();
+    let a = c.spawn("t:spin", "t:processes", vec![]).await.expect("1 MiB fits");
+    let b = c.spawn("t:spin", "t:processes", vec![]).await.expect("2 MiB fit");
+    let e = c.spawn("t:spin", "t:processes", vec![]).await.expect_err("3 MiB do not");
+    assert!(e.to_string().contains("memory budget exceeded (`host.memory_budget` of `t:processes`)"), "{e}");
+    c.terminate(&a);
+    c.terminate(&b);
+}

@@ -20,6 +20,8 @@ pub(crate) struct ProcessHostEntry {
     pub mailbox_size: usize,
     /// How many bytes of payload may wait in one process's mailbox.
     pub mailbox_bytes: u64,
+    /// The WASM memory its processes may reserve in all (beyond the host-wide budget), if set.
+    pub memory_budget: Option<u64>,
 }
 
 /// The default `host.mailbox_size`.
@@ -55,6 +57,7 @@ pub(super) fn parse_process_host(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Opt
         cancel_timeout: Duration::from_secs(5),
         mailbox_size: DEFAULT_MAILBOX_SIZE,
         mailbox_bytes: DEFAULT_MAILBOX_BYTES,
+        memory_budget: None,
     };
     if let Some(n) = f.node("host") {
         let mut h = Fields::new(n, "`host`", sink)?;
@@ -77,6 +80,7 @@ pub(super) fn parse_process_host(f: &mut Fields<'_>, sink: &mut Sink<'_>) -> Opt
         if let Some(b) = h.byte_size_in("mailbox_bytes", 1 << 10..=64 << 30, sink) {
             host.mailbox_bytes = b;
         }
+        host.memory_budget = h.byte_size_in("memory_budget", 1 << 20..=1 << 50, sink);
         h.finish(sink);
     }
     if let Some(n) = f.node("lifecycle") {

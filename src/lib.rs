@@ -68,6 +68,9 @@ mod deploy;
 mod duration;
 mod error;
 mod files;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 mod id;
 mod lua;

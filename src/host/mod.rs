@@ -96,6 +96,12 @@ impl Host {
         self.inner.system.count()
     }
 
+    /// How many names are registered now, and how many process groups have members: both go back down as their
+    /// processes exit (the soak example watches them for leaks).
+    pub fn name_and_group_counts(&self) -> (usize, usize) {
+        (self.inner.system.name_count(), self.inner.system.group_count())
+    }
+
     /// The live process registered as `name`.
     pub fn lookup(&self, name: &str) -> Option<Pid> {
         self.inner.system.lookup(name)

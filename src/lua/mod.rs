@@ -38,7 +38,7 @@ mod proc;
 mod program;
 mod sandbox;
 mod state;
-mod typed;
+pub(crate) mod typed;
 
 pub(crate) use engine::LuaEngine;
 pub(crate) use program::{LuaFunction, LuaProgram};

@@ -30,6 +30,11 @@ impl Groups {
 }
 
 impl System {
+    /// How many groups have members.
+    pub(crate) fn group_count(&self) -> usize {
+        self.groups.0.len()
+    }
+
     /// Adds `pid` to `group`.
     pub(crate) fn join(&self, group: &str, pid: &str) -> Result<(), ProcessError> {
         let record = self.record(pid).ok_or_else(|| ProcessError::NoProcess { pid: pid.to_owned() })?;

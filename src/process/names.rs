@@ -23,6 +23,11 @@ impl Names {
 }
 
 impl System {
+    /// How many names are registered (those of exited holders that are not released yet included).
+    pub(crate) fn name_count(&self) -> usize {
+        self.names.0.len()
+    }
+
     /// Registers `name` for `pid`. A name held by another live process is an error.
     pub(crate) fn register(&self, name: &str, pid: &str) -> Result<(), ProcessError> {
         if name.is_empty() || name.starts_with('{') {

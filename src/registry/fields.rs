@@ -5,6 +5,7 @@
 //! sees every problem at once. [`Fields::finish`] reports the keys nobody asked for as unknown fields, with the list
 //! of known ones and a "did you mean" where a known name is close.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::yaml::{Node, NodeKind, Pos};
@@ -127,48 +128,54 @@ impl<'n> Fields<'n> {
     pub(crate) fn uint_in(
         &mut self,
         key: &'static str,
-        range: std::ops::RangeInclusive<u64>,
+        range: RangeInclusive<u64>,
         sink: &mut Sink<'_>,
     ) -> Option<u64> {
-        let pos = self.node(key)?.pos;
-        let v = self.uint(key, sink)?;
-        in_range(key, v, &range, &|n| group(n), pos, sink)
+        self.ranged(key, range, Self::uint, &group, sink)
     }
 
     /// A byte size within `range`.
     pub(crate) fn byte_size_in(
         &mut self,
         key: &'static str,
-        range: std::ops::RangeInclusive<u64>,
+        range: RangeInclusive<u64>,
         sink: &mut Sink<'_>,
     ) -> Option<u64> {
-        let pos = self.node(key)?.pos;
-        let v = self.byte_size(key, sink)?;
-        in_range(key, v, &range, &show_size, pos, sink)
+        self.ranged(key, range, Self::byte_size, &show_size, sink)
     }
 
     /// A duration within `range`.
     pub(crate) fn duration_in(
         &mut self,
         key: &'static str,
-        range: std::ops::RangeInclusive<Duration>,
+        range: RangeInclusive<Duration>,
         sink: &mut Sink<'_>,
     ) -> Option<Duration> {
-        let pos = self.node(key)?.pos;
-        let v = self.duration(key, sink)?;
-        in_range(key, v, &range, &|d| crate::duration::format(*d), pos, sink)
+        self.ranged(key, range, Self::duration, &|d| crate::duration::format(*d), sink)
     }
 
     /// A float field within `range`.
     pub(crate) fn float_in(
         &mut self,
         key: &'static str,
-        range: std::ops::RangeInclusive<f64>,
+        range: RangeInclusive<f64>,
         sink: &mut Sink<'_>,
     ) -> Option<f64> {
+        self.ranged(key, range, Self::float, &|x| x.to_string(), sink)
+    }
+
+    /// Reads `key` with `get`, then checks it against `range`.
+    fn ranged<T: PartialOrd>(
+        &mut self,
+        key: &'static str,
+        range: RangeInclusive<T>,
+        get: fn(&mut Self, &'static str, &mut Sink<'_>) -> Option<T>,
+        show: &dyn Fn(&T) -> String,
+        sink: &mut Sink<'_>,
+    ) -> Option<T> {
         let pos = self.node(key)?.pos;
-        let v = self.float(key, sink)?;
-        in_range(key, v, &range, &|x| x.to_string(), pos, sink)
+        let v = get(self, key, sink)?;
+        in_range(key, v, &range, show, pos, sink)
     }
 
     /// A float field (integers accepted).
@@ -279,7 +286,7 @@ impl<'n> Fields<'n> {
 fn in_range<T: PartialOrd>(
     key: &str,
     v: T,
-    range: &std::ops::RangeInclusive<T>,
+    range: &RangeInclusive<T>,
     show: &dyn Fn(&T) -> String,
     pos: Pos,
     sink: &mut Sink<'_>,

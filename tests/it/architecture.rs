@@ -32,6 +32,7 @@ const LAYERS: &[(&str, usize)] = &[
     ("testing", 40),
     // the public facade and the binary
     ("lib", 50),
+    ("fuzzing", 50),
     ("main", 60),
     ("cli", 60),
 ];

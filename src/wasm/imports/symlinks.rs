@@ -31,32 +31,26 @@ pub(crate) fn target_escapes(link: &str, target: &str) -> bool {
     if target.is_empty() || Path::new(target).is_absolute() {
         return true;
     }
-    // How deep the link's folder is below the descriptor.
+    // How deep the link's folder is below the descriptor, then where the target leads from there.
     let mut depth: i64 = 0;
     let parent = Path::new(link).parent().unwrap_or(Path::new(""));
-    for c in parent.components() {
+    !(descend(&mut depth, parent) && descend(&mut depth, Path::new(target)))
+}
+
+/// Walks `path` from `depth`; false once it climbs above depth 0 or is absolute.
+fn descend(depth: &mut i64, path: &Path) -> bool {
+    for c in path.components() {
         match c {
-            Component::Normal(_) => depth += 1,
-            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => *depth += 1,
+            Component::ParentDir => *depth -= 1,
             Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return true,
+            Component::RootDir | Component::Prefix(_) => return false,
         }
-        if depth < 0 {
-            return true;
+        if *depth < 0 {
+            return false;
         }
     }
-    for c in Path::new(target).components() {
-        match c {
-            Component::Normal(_) => depth += 1,
-            Component::ParentDir => depth -= 1,
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return true,
-        }
-        if depth < 0 {
-            return true;
-        }
-    }
-    false
+    true
 }
 
 /// Shadows `[method]descriptor.symlink-at` in a component linker that has `wasi:filesystem`.

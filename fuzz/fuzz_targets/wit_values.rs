@@ -1,0 +1,8 @@
+//! Fuzz target `wit_values`: see `wippy::fuzzing::wit`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        wippy::fuzzing::wit(text);
+    }
+});

@@ -154,17 +154,21 @@ impl Code {
         deadline: Option<Instant>,
     ) -> Result<Instance, CallError> {
         self.arm(store, deadline);
-        let run = async {
-            match &self.kind {
-                CodeKind::Component { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Component),
-                CodeKind::Core { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Core),
-            }
-            .map_err(|e| match self.map_error(e) {
-                CallError::Trap { entry, message } => CallError::Instantiate { entry, message },
-                other => other,
-            })
-        };
-        self.within(deadline, run).await
+        match deadline {
+            None => self.instantiate_in(store).await,
+            Some(_) => self.within(deadline, self.instantiate_in(store)).await,
+        }
+    }
+
+    async fn instantiate_in(&self, store: &mut Store<StoreState>) -> Result<Instance, CallError> {
+        match &self.kind {
+            CodeKind::Component { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Component),
+            CodeKind::Core { pre, .. } => pre.instantiate_async(&mut *store).await.map(Instance::Core),
+        }
+        .map_err(|e| match self.map_error(e) {
+            CallError::Trap { entry, message } => CallError::Instantiate { entry, message },
+            other => other,
+        })
     }
 
     /// When a call or instantiation that starts now must end: `max_execution_ms` from now.
@@ -215,7 +219,11 @@ impl Code {
         deadline: Option<Instant>,
     ) -> Result<Value, CallError> {
         self.arm(store, deadline);
-        let r = self.within(deadline, self.call_inner(store, instance, args)).await;
+        // Without a deadline the call's (large) future is awaited in place rather than moved into a timeout.
+        let r = match deadline {
+            None => self.call_inner(store, instance, args).await,
+            Some(_) => self.within(deadline, self.call_inner(store, instance, args)).await,
+        };
         match r {
             // WASI `proc_exit(0)` (Rust's `std::process::exit(0)`, a C `main` returning 0) is a normal end.
             Err(CallError::Exit { status: 0, .. }) => Ok(Value::Nil),

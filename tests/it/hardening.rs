@@ -286,16 +286,26 @@ async fn a_looping_start_function_is_bounded() {
     assert!(e.to_string().contains("limit `max_fuel` exceeded"), "{e}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_process_whose_start_function_loops_does_not_block_spawn() {
-    let bytes =
-        wat::parse_str(r#"(module (func $spin (loop br 0)) (start $spin) (func (export "run")))"#).expect("wat");
+/// A project with `t:processes` (its `host_extra` lines) and `t:spin`, a `process.wasm` of the core module `wat`
+/// (method `run`, its `entry_extra` lines), written to the project's `bin/`.
+fn wat_process(wat: &str, host_extra: &str, entry_extra: &str) -> Project {
+    let bytes = wat::parse_str(wat).expect("wat");
     let p = Project::new(&format!(
-        "namespace: t\nentries:\n  - name: bin\n    kind: fs.directory\n    directory: ./bin\n  - name: processes\n    kind: process.host\n  - name: spin\n    kind: process.wasm\n    fs: bin\n    path: /spin.wasm\n    hash: sha256:{}\n    method: run\n    limits: {{max_execution_ms: 200}}\n",
+        "namespace: t\nentries:\n  - name: bin\n    kind: fs.directory\n    directory: ./bin\n  - name: processes\n    kind: process.host\n{host_extra}  - name: spin\n    kind: process.wasm\n    fs: bin\n    path: /spin.wasm\n    hash: sha256:{}\n    method: run\n{entry_extra}",
         wippy::sha256_hex(&bytes)
     ));
     std::fs::create_dir_all(p.path().join("bin")).expect("mkdir");
     std::fs::write(p.path().join("bin/spin.wasm"), &bytes).expect("write");
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_whose_start_function_loops_does_not_block_spawn() {
+    let p = wat_process(
+        r#"(module (func $spin (loop br 0)) (start $spin) (func (export "run")))"#,
+        "",
+        "    limits: {max_execution_ms: 200}\n",
+    );
     let h = p.host();
     let c = h.client();
     let r = tokio::time::timeout(std::time::Duration::from_secs(5), c.spawn("t:spin", "t:processes", vec![])).await;
@@ -406,13 +416,11 @@ async fn wasm_memory_has_a_host_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_host_can_have_its_own_memory_budget() {
-    let bytes = wat::parse_str(r#"(module (memory 16) (func (export "run") (loop br 0)))"#).expect("wat");
-    let p = Project::new(&format!(
-        "namespace: t\nentries:\n  - name: bin\n    kind: fs.directory\n    directory: ./bin\n  - name: processes\n    kind: process.host\n    host: {{memory_budget: 2MiB, workers: 4}}\n  - name: spin\n    kind: process.wasm\n    fs: bin\n    path: /spin.wasm\n    hash: sha256:{}\n    method: run\n",
-        wippy::sha256_hex(&bytes)
-    ));
-    std::fs::create_dir_all(p.path().join("bin")).expect("mkdir");
-    std::fs::write(p.path().join("bin/spin.wasm"), &bytes).expect("write");
+    let p = wat_process(
+        r#"(module (memory 16) (func (export "run") (loop br 0)))"#,
+        "    host: {memory_budget: 2MiB, workers: 4}\n",
+        "",
+    );
     let h = p.host();
     let c = h.client();
     let a = c.spawn("t:spin", "t:processes", vec![]).await.expect("1 MiB fits");

@@ -64,6 +64,7 @@
 //! The `wippy` binary (`src/main.rs`, `src/cli/`) is a thin CLI over this API.
 
 mod capability;
+mod cluster;
 mod deploy;
 mod duration;
 mod error;
@@ -82,6 +83,7 @@ mod value;
 mod wasm;
 
 pub use capability::Group;
+pub use cluster::{Cluster, ClusterConfig, ClusterError, NodeEvent, DEFAULT_FAILURE_TIMEOUT, DEFAULT_LISTEN};
 pub use deploy::{Deployment, Status};
 pub use error::{
     CallError, CapabilityDenied, CommandError, ConvertError, DeployError, Diagnostic, Hinted, LimitExceeded, LoadError,
@@ -90,6 +92,7 @@ pub use error::{
 pub use host::{Command, Host, HostBuilder};
 pub use id::{EntryId, Origin, Pos};
 pub use process::{Client, Event, Exit, Message, Payload, Pid, Received, SpawnOptions, MAX_CALL_DEPTH};
+pub use registry::settings::{load_settings, ClusterSettings, Settings};
 pub use security::SecurityContext;
 pub use supervision::{ChildState, EventKind, ExitKind, SupervisorEvent};
 pub use testing::{TestOutcome, DEFAULT_TEST_TIMEOUT};

@@ -7,7 +7,7 @@
 use crate::value::{Map, Value};
 
 /// Who a call or a process acts for: inherited by every call and spawn unless the caller sets another.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SecurityContext {
     /// The actor identity (a user, a service).
     pub actor: Option<String>,

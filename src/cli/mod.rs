@@ -7,6 +7,7 @@
 
 mod call;
 mod check;
+mod cluster;
 mod hash;
 mod run;
 mod start;

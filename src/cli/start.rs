@@ -1,23 +1,29 @@
 //! `wippy start`: starts the hosts and every `auto_start` service and supervisor (and what they `require`) under
 //! supervision, prints what the supervisors do, and on Ctrl-C or SIGTERM stops everything in reverse dependency
-//! order. Exits 0 when every process stopped. A second Ctrl-C or SIGTERM during the stop exits at once (code 2),
+//! order. Exits 0 when every process stopped. With cluster flags (or `cluster.enabled` in `.wippy.yaml`) the host
+//! first joins the cluster and prints its node name, its address and every node that joins or leaves. A second Ctrl-C or SIGTERM during the stop exits at once (code 2),
 //! without waiting for the processes that are still stopping.
 
 use std::process::ExitCode;
 
-use wippy::{EventKind, ExitKind, Host, SupervisorEvent};
+use wippy::{ClusterConfig, EventKind, ExitKind, Host, NodeEvent, SupervisorEvent};
 
+use super::cluster::ClusterArgs;
 use super::{block_on, Failure, Global};
 
-/// Arguments of `wippy start` (none yet).
+/// Arguments of `wippy start`.
 #[derive(clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
 
 /// Runs `wippy start`.
-pub(crate) fn run(_args: Args, global: &Global) -> Result<ExitCode, Failure> {
+pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
+    let cluster = super::cluster::config(&args.cluster, global)?;
     // A long-running deployment gets the full instance pool its process hosts ask for.
     let host = super::builder(global)?.build().map_err(|e| super::report_load_error(&e))?;
-    block_on(serve(&host))?
+    block_on(serve(&host, cluster))?
 }
 
 /// One line for a supervision event.
@@ -42,13 +48,21 @@ fn render_event(e: &SupervisorEvent) -> String {
 }
 
 /// Runs the deployment until Ctrl-C or SIGTERM.
-async fn serve(host: &Host) -> Result<ExitCode, Failure> {
+async fn serve(host: &Host, cluster: Option<ClusterConfig>) -> Result<ExitCode, Failure> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate =
         signal(SignalKind::terminate()).map_err(|e| Failure::host(format!("cannot listen for SIGTERM: {e}")))?;
     // Listening from the start, so a second Ctrl-C that comes right after the first is not missed.
     let mut interrupt =
         signal(SignalKind::interrupt()).map_err(|e| Failure::host(format!("cannot listen for Ctrl-C: {e}")))?;
+    let mut members = match &cluster {
+        Some(config) => {
+            let c = host.join_cluster(config).await.map_err(|e| Failure::of(&e))?;
+            eprintln!("wippy: node `{}` listening on {}", c.node(), c.listen_addr());
+            Some(c.events())
+        }
+        None => None,
+    };
     let mut deployment = host.start_services().await.map_err(|e| Failure::of(&e))?;
     let started = deployment.states().await;
     eprintln!("wippy: deployment running ({} services and supervisors); Ctrl-C or SIGTERM stops it", started.len());
@@ -57,6 +71,10 @@ async fn serve(host: &Host) -> Result<ExitCode, Failure> {
             e = deployment.next_event() => match e {
                 Some(e) => eprintln!("{}", render_event(&e)),
                 None => break,
+            },
+            Some(e) = async { members.as_mut()?.recv().await.ok() }, if members.is_some() => match e {
+                NodeEvent::Up(n) => eprintln!("wippy: node `{n}` joined"),
+                NodeEvent::Down(n) => eprintln!("wippy: node `{n}` left"),
             },
             _ = interrupt.recv() => { eprintln!("wippy: interrupted, stopping (again to exit at once)"); break; }
             _ = terminate.recv() => { eprintln!("wippy: SIGTERM, stopping (again to exit at once)"); break; }

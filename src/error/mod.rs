@@ -51,3 +51,9 @@ impl Hinted for DeployError {
         None
     }
 }
+
+impl Hinted for crate::cluster::ClusterError {
+    fn hint(&self) -> Option<String> {
+        crate::cluster::ClusterError::hint(self)
+    }
+}

@@ -104,6 +104,31 @@ pub enum ProcessError {
         /// Why.
         reason: String,
     },
+    /// The PID or host names a node this host is not connected to (SPEC §8): it is down, unknown, or this host
+    /// is in no cluster.
+    #[error("noconnection: node `{node}` is not connected")]
+    NoConnection {
+        /// The node.
+        node: String,
+    },
+    /// A message is too large to cross to another node.
+    #[error("the message is {bytes} bytes, past the limit of {max} bytes for messages between nodes (`cluster.max_message_bytes`)")]
+    MessageTooLarge {
+        /// Its encoded size.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Another node refused the operation (a remote spawn): its error, with its kind.
+    #[error("{message}")]
+    Remote {
+        /// The node.
+        node: String,
+        /// The error kind there.
+        kind: &'static str,
+        /// The error text there.
+        message: String,
+    },
     /// The caller itself was terminated (a client whose linked process failed).
     #[error("this process was terminated: {reason}")]
     Terminated {
@@ -126,10 +151,13 @@ impl ProcessError {
             | ProcessError::BadPid { .. }
             | ProcessError::BadName { .. }
             | ProcessError::ReservedTopic { .. }
-            | ProcessError::BadPayload { .. } => kind::INVALID,
+            | ProcessError::BadPayload { .. }
+            | ProcessError::MessageTooLarge { .. } => kind::INVALID,
+            ProcessError::Remote { kind, .. } => kind,
             ProcessError::MaxProcesses { .. }
             | ProcessError::QueueFull { .. }
             | ProcessError::MailboxFull { .. }
+            | ProcessError::NoConnection { .. }
             | ProcessError::Init(CallError::NoSlot { .. }) => kind::UNAVAILABLE,
             ProcessError::NameTaken { .. } => kind::ALREADY_EXISTS,
             ProcessError::Terminated { .. } => kind::CANCELED,
@@ -164,6 +192,9 @@ impl ProcessError {
                     .to_owned(),
             ),
             ProcessError::NameTaken { .. } => Some("unregister it first, or pick another name".to_owned()),
+            ProcessError::NoConnection { node } => Some(format!(
+                "check that node `{node}` runs, shares this cluster's secret and is reachable (`wippy start --join`)"
+            )),
             ProcessError::Arguments(e) | ProcessError::Init(e) => e.hint(),
             _ => None,
         }

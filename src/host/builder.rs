@@ -165,6 +165,7 @@ fn create_dir(dir: &Path, mode: u32) -> std::io::Result<()> {
 struct Prepared {
     functions: EntryMap<Arc<dyn Function>>,
     programs: EntryMap<Arc<dyn Program>>,
+    lua: Option<Arc<LuaEngine>>,
 }
 
 /// Step 4: every function and process entry, prepared by the engine of its kind.
@@ -195,6 +196,7 @@ fn register_entries(
     match LuaEngine::new(&lua_entries) {
         Ok(lua) => {
             let lua = Arc::new(lua);
+            out.lua = Some(lua.clone());
             for code in lua.codes() {
                 match code.role {
                     LuaRole::Function => {
@@ -237,7 +239,8 @@ fn assemble(registry: Registry, engine: WasmEngine, prepared: Prepared) -> Host 
     let functions = Arc::new(FunctionTable::new(prepared.functions, registry.clone()));
     let hosts = process_hosts(&registry);
     let system = Arc::new(System::new(registry.clone(), hosts, prepared.programs, functions.clone()));
-    Host { inner: Arc::new(HostInner { registry, engine, functions, system }) }
+    let inner = HostInner { registry, engine, functions, system, lua: prepared.lua, cluster: Default::default() };
+    Host { inner: Arc::new(inner) }
 }
 
 /// Every `process.host`, and the `terminal.host` (whose processes get the real terminal).

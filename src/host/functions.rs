@@ -111,7 +111,7 @@ async fn run_as_process(env: CallEnv, entry: EntryId, host: String, args: Vec<Va
     let req = SpawnRequest::new(entry.as_str(), &host, args, env.context.clone())
         .child_of(client.pid(), monitored)
         .at_depth(depth);
-    let started = env.system.spawn(req).await.map(|(pid, _)| pid);
+    let started = env.system.spawn_anywhere(req).await;
     let pid = started.map_err(|e| CallError::Instantiate { entry: entry.clone(), message: e.to_string() })?;
     let mut reaper = Reaper { system: env.system.clone(), pid: Some(pid.clone()) };
     loop {

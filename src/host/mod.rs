@@ -19,6 +19,7 @@ use std::sync::Arc;
 pub use builder::HostBuilder;
 pub use commands::Command;
 
+use crate::cluster::{Cluster, ClusterConfig, ClusterError, NodeEvent};
 use crate::error::{CallError, LoadError};
 use crate::process::{CallEnv, Client, Functions, Pid, System};
 use crate::registry::Registry;
@@ -32,12 +33,20 @@ struct HostInner {
     engine: WasmEngine,
     functions: Arc<FunctionTable>,
     system: Arc<System>,
+    /// The Lua engine, when the project has Lua entries (its event bus hears membership changes).
+    lua: Option<Arc<crate::lua::LuaEngine>>,
+    /// The cluster, once the host joined one.
+    cluster: std::sync::OnceLock<Cluster>,
 }
 
 impl Drop for HostInner {
-    /// Processes do not outlive their host: every one still running is terminated.
+    /// Processes do not outlive their host: every one still running is terminated, then the host leaves its
+    /// cluster.
     fn drop(&mut self) {
         self.system.shutdown();
+        if let Some(c) = self.cluster.get() {
+            c.leave();
+        }
     }
 }
 
@@ -51,6 +60,30 @@ impl Host {
     /// Loads the project folder with default settings.
     pub fn load(project: impl AsRef<Path>) -> Result<Host, LoadError> {
         HostBuilder::new(project).build()
+    }
+
+    /// Joins a cluster (SPEC §8) as `config.node`: gossip and sessions start on `config.listen`, the seeds in
+    /// `config.join` are contacted, and from then on this host's PIDs carry its node name and processes can be
+    /// spawned on, sent to, monitored and linked across nodes. Join before spawning: PIDs minted earlier stay
+    /// local-only. Membership changes reach Lua's event bus (system `cluster`, kinds `node.up` / `node.down`).
+    pub async fn join_cluster(&self, config: &ClusterConfig) -> Result<&Cluster, ClusterError> {
+        let lua = self.inner.lua.as_ref().map(Arc::downgrade);
+        let notify = Box::new(move |e: &NodeEvent| {
+            let Some(lua) = lua.as_ref().and_then(std::sync::Weak::upgrade) else { return };
+            let (kind, node) = match e {
+                NodeEvent::Up(n) => ("node.up", n),
+                NodeEvent::Down(n) => ("node.down", n),
+            };
+            lua.events().send("cluster", kind, node, Value::map([("node", Value::from(node.as_str()))]));
+        });
+        let cluster = Cluster::join(&self.inner.system, config, notify).await?;
+        self.inner.cluster.set(cluster).map_err(|c| ClusterError::AlreadyJoined { node: c.node().to_owned() })?;
+        Ok(self.inner.cluster.get().expect("just set"))
+    }
+
+    /// The cluster this host joined, if any.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.inner.cluster.get()
     }
 
     /// Calls the function entry `id` with `args` under an empty security context; values are mapped as

@@ -33,6 +33,9 @@ pub(crate) enum ProcMsg {
     Step,
 }
 
+// Never crosses nodes: the cluster carries its own messages (`crate::cluster`).
+impl ractor::Message for ProcMsg {}
+
 /// The actor handler; its state is [`ProcState`].
 pub(crate) struct ProcessActor;
 

@@ -76,7 +76,7 @@ impl Client {
     ) -> Result<Pid, ProcessError> {
         self.alive()?;
         let req = SpawnRequest::new(entry, host, args, context).child_of(self.pid(), opts);
-        self.system().spawn(req).await.map(|(pid, _)| pid)
+        self.system().spawn_anywhere(req).await
     }
 
     /// Spawns a process.

@@ -32,6 +32,7 @@ use std::time::SystemTime;
 use super::hosts::ProcessHost;
 use super::mailbox::{Event, Exit, Inbox};
 use super::record::Record;
+use super::remote::ExitSignal;
 use super::{Pid, System};
 use crate::error::ProcessError;
 use crate::security::SecurityContext;
@@ -126,21 +127,15 @@ pub(super) fn finalize(system: &System, record: &Record, value: Value, error: Op
     for m in monitors {
         if let Some(watcher) = system.record(m.as_str()) {
             watcher.mailbox.event(Event::Exit(exit.clone()));
+        } else if let Some(remote) = system.remote_of(&m) {
+            remote.exit_signal(&m, &record.pid, ExitSignal::Exit(Event::Exit(exit.clone())));
         }
     }
     for l in links {
-        let Some(peer) = system.record(l.as_str()) else { continue };
-        let trap = {
-            let mut c = peer.ctl();
-            c.links.retain(|p| p != &record.pid);
-            c.trap_links
-        };
-        let Some(err) = &error else { continue };
-        if trap {
-            peer.mailbox.event(Event::LinkDown { from: record.pid.clone(), error: err.clone() });
-        } else {
-            let reason = format!("linked process {} exited: {}", record.pid, super::describe(err));
-            system.kill(&peer, Value::from(reason));
+        if let Some(peer) = system.record(l.as_str()) {
+            system.link_exit(&peer, &record.pid, error.as_ref());
+        } else if let Some(remote) = system.remote_of(&l) {
+            remote.exit_signal(&l, &record.pid, ExitSignal::Link(error.clone()));
         }
     }
     system.names.release(&record.pid, names);

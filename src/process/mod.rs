@@ -29,6 +29,7 @@ mod mailbox;
 mod names;
 mod pid;
 mod record;
+mod remote;
 mod spawn;
 mod system;
 
@@ -43,6 +44,7 @@ pub(crate) use hosts::{HostLimits, ProcessHost};
 pub(crate) use lifecycle::Identity;
 pub(crate) use mailbox::{Inbox, MailboxBounds};
 pub(crate) use record::Record;
+pub(crate) use remote::{ExitSignal, Remote, RemoteSpawn};
 pub(crate) use spawn::SpawnRequest;
 pub(crate) use system::System;
 

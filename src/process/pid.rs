@@ -1,7 +1,8 @@
 //! Process identifiers.
 //!
 //! A [`Pid`] prints as `{host|0x0001a}`: the `process.host` entry the process runs on, and a serial number unique
-//! within its [`crate::Host`]. The printed form is the identity: two PIDs are equal when their text is, so a PID
+//! within its [`crate::Host`]. On a host that joined a cluster (SPEC §8) the host part carries the node too:
+//! `{b@app:processes|0x0001a}`. The printed form is the identity: two PIDs are equal when their text is, so a PID
 //! survives a round trip through a string (Lua, JSON payloads, the `wippy:process` interface) and works as a map key.
 //! Cloning is a reference-count increment.
 
@@ -34,8 +35,18 @@ impl Pid {
         &self.0
     }
 
-    /// The host part: the `process.host` entry, or `client` for Rust-side clients.
+    /// The host part: the `process.host` entry, or `client` for Rust-side clients (without the node).
     pub fn host(&self) -> &str {
+        let full = self.full_host();
+        full.split_once('@').map_or(full, |(_, h)| h)
+    }
+
+    /// The node the process runs on, for a PID minted by a host in a cluster.
+    pub fn node(&self) -> Option<&str> {
+        self.full_host().split_once('@').map(|(n, _)| n)
+    }
+
+    fn full_host(&self) -> &str {
         self.0.trim_start_matches('{').rsplit_once('|').map_or("", |(h, _)| h)
     }
 }
@@ -67,9 +78,13 @@ mod tests {
         let p = Pid::new("app:processes", 0x1a);
         assert_eq!(p.as_str(), "{app:processes|0x0001a}");
         assert_eq!(p.host(), "app:processes");
-        assert_eq!(Pid::parse(p.as_str()), Some(p));
+        assert_eq!(Pid::parse(p.as_str()), Some(p.clone()));
         assert_eq!(Pid::parse("app:processes|0x1"), None);
         assert_eq!(Pid::parse("{|0x1}"), None);
         assert_eq!(Pid::parse("{a|12}"), None);
+        let remote = Pid::new("b@app:processes", 0x1f);
+        assert_eq!(remote.as_str(), "{b@app:processes|0x0001f}");
+        assert_eq!((remote.node(), remote.host()), (Some("b"), "app:processes"));
+        assert_eq!(p.node(), None);
     }
 }

@@ -9,12 +9,16 @@ use std::sync::Arc;
 
 use super::actor::{ProcArgs, ProcMsg, ProcessActor};
 use super::lifecycle::Identity;
+use super::remote::RemoteSpawn;
 use super::{Pid, SpawnOptions, System};
 use crate::error::{CallError, ProcessError};
 use crate::id::EntryId;
 use crate::registry::fields::closest;
 use crate::security::SecurityContext;
 use crate::value::Value;
+
+/// Told a new process's PID before it runs.
+pub(crate) type Announce<'a> = Box<dyn FnOnce(&Pid) + Send + 'a>;
 
 /// Everything a spawn needs.
 pub(crate) struct SpawnRequest<'a> {
@@ -34,12 +38,25 @@ pub(crate) struct SpawnRequest<'a> {
     pub(crate) name: Option<&'a str>,
     /// The `funcs` call depth it starts at.
     pub(crate) depth: u32,
+    /// Told the PID after the child is attached and before it runs (the cluster answers a remote spawn here, so
+    /// the answer reaches the parent's node before anything the child does).
+    pub(crate) announce: Option<Announce<'a>>,
 }
 
 impl<'a> SpawnRequest<'a> {
     /// A spawn of `entry` on `host` with `args`, under `context`.
     pub(crate) fn new(entry: &'a str, host: &'a str, args: Vec<Value>, context: Arc<SecurityContext>) -> Self {
-        SpawnRequest { entry, host, args, context, parent: None, supervisor: None, name: None, depth: 0 }
+        SpawnRequest {
+            entry,
+            host,
+            args,
+            context,
+            parent: None,
+            supervisor: None,
+            name: None,
+            depth: 0,
+            announce: None,
+        }
     }
 
     /// Starts the process `depth` levels deep in `funcs` calls.
@@ -63,7 +80,29 @@ impl<'a> SpawnRequest<'a> {
 }
 
 impl System {
-    /// Spawns a process; returns its PID and its actor.
+    /// Spawns a process here or, when its host names another node (`b@app:processes`), on that node; returns its
+    /// PID. A host naming this node is a local spawn.
+    pub(crate) async fn spawn_anywhere(self: &Arc<Self>, mut req: SpawnRequest<'_>) -> Result<Pid, ProcessError> {
+        if let Some((node, bare)) = req.host.split_once('@') {
+            if self.node() != Some(node) {
+                let place = self.place(&Pid::new(req.host, 0))?;
+                let super::system::Place::Remote(remote) = place else { unreachable!("another node is remote") };
+                let spawn = RemoteSpawn {
+                    node: node.to_owned(),
+                    host: bare.to_owned(),
+                    entry: req.entry.to_owned(),
+                    args: req.args,
+                    context: req.context,
+                    parent: req.parent.map(|(p, o)| (p.clone(), o)),
+                };
+                return remote.spawn(spawn).await;
+            }
+            req.host = bare;
+        }
+        self.spawn(req).await.map(|(pid, _)| pid)
+    }
+
+    /// Spawns a process on this host; returns its PID and its actor.
     ///
     /// With a supervisor, the actor is linked to it, so the supervisor receives the actor's exit as a supervision
     /// event: no reason for a normal exit, `error: ...` for an error or a termination, `shutdown: ...` when someone
@@ -72,7 +111,8 @@ impl System {
         self: &Arc<Self>,
         req: SpawnRequest<'_>,
     ) -> Result<(Pid, ractor::ActorCell), ProcessError> {
-        let SpawnRequest { entry, host, args, context, parent, supervisor, name, depth } = req;
+        let SpawnRequest { entry, host, args, context, parent, supervisor, name, depth, announce } = req;
+        let host = host.split_once('@').filter(|(n, _)| self.node() == Some(*n)).map_or(host, |(_, h)| h);
         let program = self.program(entry).ok_or_else(|| self.not_a_process(entry))?;
         let host = self.host(host)?;
         let launch = program.prepare(args).map_err(ProcessError::Arguments)?;
@@ -96,6 +136,9 @@ impl System {
         }
         if let Some((parent, opts)) = parent {
             self.attach(parent, &record, opts);
+        }
+        if let Some(announce) = announce {
+            announce(&pid);
         }
         // Step. A send to a stopped actor fails only when it was killed in between; its Close already ran.
         let _ = actor.cast(ProcMsg::Step);

@@ -6,7 +6,7 @@
 //! see each other's PIDs, names or groups.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -18,6 +18,7 @@ use super::lifecycle::finalize;
 use super::mailbox::{Event, MailboxFull, Message, Payload};
 use super::names::Names;
 use super::record::Record;
+use super::remote::Remote;
 use super::Pid;
 use crate::error::ProcessError;
 use crate::id::{EntryId, EntryMap};
@@ -34,6 +35,16 @@ pub(crate) struct System {
     functions: Arc<dyn Functions>,
     registry: Arc<Registry>,
     serial: AtomicU64,
+    /// This node's name and the way to the others, once the host joined a cluster.
+    cluster: OnceLock<(Arc<str>, Arc<dyn Remote>)>,
+}
+
+/// Where a PID lives.
+pub(crate) enum Place<'a> {
+    /// On this host.
+    Local,
+    /// On another node of the cluster.
+    Remote(&'a Arc<dyn Remote>),
 }
 
 impl System {
@@ -53,12 +64,47 @@ impl System {
             functions,
             registry,
             serial: AtomicU64::new(1),
+            cluster: OnceLock::new(),
+        }
+    }
+
+    /// Joins the system to a cluster as `node`: from here on its PIDs carry the node, and operations on other
+    /// nodes' PIDs go through `remote`. Returns false when it already joined one.
+    pub(crate) fn set_remote(&self, node: &str, remote: Arc<dyn Remote>) -> bool {
+        self.cluster.set((Arc::from(node), remote)).is_ok()
+    }
+
+    /// This node's name, once the host joined a cluster.
+    pub(crate) fn node(&self) -> Option<&str> {
+        self.cluster.get().map(|(n, _)| &**n)
+    }
+
+    /// Where `pid` lives: a PID of another node goes through the cluster. A PID naming another node on a host
+    /// that is in no cluster is an error (no connection to that node).
+    pub(crate) fn place(&self, pid: &Pid) -> Result<Place<'_>, ProcessError> {
+        match (pid.node(), self.cluster.get()) {
+            (None, _) => Ok(Place::Local),
+            (Some(n), Some((me, remote))) => Ok(if n == &**me { Place::Local } else { Place::Remote(remote) }),
+            (Some(n), None) => Err(ProcessError::NoConnection { node: n.to_owned() }),
+        }
+    }
+
+    /// The remote port when `pid` lives on another connected node; `None` for a local PID (or an unknown node on
+    /// a host in no cluster, which then behaves as a dead local PID).
+    pub(crate) fn remote_of(&self, pid: &Pid) -> Option<&Arc<dyn Remote>> {
+        match self.place(pid) {
+            Ok(Place::Remote(r)) => Some(r),
+            _ => None,
         }
     }
 
     /// A fresh PID on `host`.
     pub(super) fn next_pid(&self, host: &str) -> Pid {
-        Pid::new(host, self.serial.fetch_add(1, Ordering::Relaxed))
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        match self.node() {
+            Some(node) => Pid::new(&format!("{node}@{host}"), serial),
+            None => Pid::new(host, serial),
+        }
     }
 
     /// The function table guests call through.
@@ -101,6 +147,11 @@ impl System {
 
     /// Terminates the process `dest` names (a PID or a name), or says why there is none.
     pub(crate) fn terminate_named(&self, dest: &str, reason: Value) -> Result<(), ProcessError> {
+        if let Some(pid) = Pid::parse(dest) {
+            if let Place::Remote(remote) = self.place(&pid)? {
+                return remote.terminate(&pid, reason);
+            }
+        }
         let record = self.resolve(dest)?;
         self.kill(&record, reason);
         Ok(())
@@ -137,6 +188,10 @@ impl System {
 
     /// Ends `pid` now; its EXIT carries `reason` as the error. Unknown or dead PIDs are ignored.
     pub(crate) fn terminate(&self, pid: &str, reason: Value) {
+        if let Some(remote) = Pid::parse(pid).and_then(|p| self.remote_of(&p).map(|r| (p, r))) {
+            let _ = remote.1.terminate(&remote.0, reason);
+            return;
+        }
         if let Some(r) = self.record(pid) {
             self.kill(&r, reason);
         }
@@ -171,6 +226,11 @@ impl System {
         reason: Value,
         timeout: Option<Duration>,
     ) -> Result<(), ProcessError> {
+        if let Some(p) = Pid::parse(pid) {
+            if let Place::Remote(remote) = self.place(&p)? {
+                return remote.cancel(from, &p, reason, timeout);
+            }
+        }
         let record = self.resolve(pid)?;
         let timeout =
             timeout.or_else(|| record.host.as_ref().map(|h| h.limits.cancel_timeout)).unwrap_or(Duration::from_secs(5));
@@ -199,8 +259,11 @@ impl System {
         super::check_topic(topic)?;
         let message = Message { from: from.cloned(), topic: topic.to_owned(), payload };
         if dest.starts_with('{') {
-            if Pid::parse(dest).is_none() {
+            let Some(pid) = Pid::parse(dest) else {
                 return Err(ProcessError::BadPid { text: dest.to_owned() });
+            };
+            if let Place::Remote(remote) = self.place(&pid)? {
+                return remote.send(message.from.as_ref(), &pid, &message.topic, message.payload);
             }
             // Delivered under the table's shard guard: pushing into an unbounded queue never waits. A PID that is
             // not alive is an error (SPEC §4).

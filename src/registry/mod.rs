@@ -13,6 +13,7 @@ mod check;
 pub(crate) mod fields;
 pub(crate) mod kinds;
 pub(crate) mod project;
+pub(crate) mod settings;
 pub(crate) mod yaml;
 
 use std::path::Path;

@@ -38,6 +38,12 @@ pub mod kind {
     /// No kind.
     pub const UNKNOWN: &str = "";
 
+    /// The constant for a kind's text (`"Unavailable"` -> [`UNAVAILABLE`]); [`INTERNAL`] for text that is none
+    /// (an error kind that came from another node).
+    pub fn intern(text: &str) -> &'static str {
+        ALL.iter().map(|(_, k)| *k).find(|k| *k == text).unwrap_or(INTERNAL)
+    }
+
     /// Every kind with its Lua constant name.
     pub const ALL: &[(&str, &str)] = &[
         ("NOT_FOUND", NOT_FOUND),
@@ -63,7 +69,7 @@ pub mod kind {
 /// assert_eq!(e.to_string(), "loading the profile: user 7 not found");
 /// assert_eq!(Value::Error(Box::new(e)).to_json(), r#"{"message":"user 7 not found","kind":"NotFound"}"#);
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ErrorValue {
     /// The message.
     pub message: String,

@@ -4,7 +4,7 @@
 use super::Value;
 
 /// The payload of a message: a [`Value`], or JSON text that becomes one on demand.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Payload {
     /// A value.
     Value(Value),

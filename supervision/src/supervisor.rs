@@ -113,6 +113,9 @@ pub enum SupervisorMsg {
     Restart(Vec<(String, u64)>),
 }
 
+// Local only (ractor's `cluster` feature asks every message type to say whether it can cross nodes).
+impl ractor::Message for SupervisorMsg {}
+
 struct Child {
     spec: ChildSpec,
     cell: Option<ActorCell>,
@@ -550,6 +553,8 @@ mod tests {
         Fail,
         Hang,
     }
+
+    impl ractor::Message for TestMsg {}
 
     impl Actor for TestChild {
         type Msg = TestMsg;

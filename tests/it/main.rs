@@ -4,6 +4,7 @@ mod architecture;
 mod calls;
 mod capabilities;
 mod cli;
+mod cluster;
 mod hardening;
 mod lua;
 mod lua_contract;

@@ -92,7 +92,7 @@ impl EventBus {
     }
 
     /// Delivers an event to every matching subscriber.
-    fn send(&self, system: &str, kind: &str, path: &str, data: Value) {
+    pub(crate) fn send(&self, system: &str, kind: &str, path: &str, data: Value) {
         let live: Vec<Arc<Subscriber>> = self.lock().iter().filter_map(Weak::upgrade).collect();
         let event = Value::map([
             ("system", Value::from(system)),

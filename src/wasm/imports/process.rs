@@ -101,7 +101,7 @@ async fn spawn_from(
 ) -> Result<String, String> {
     let args = parse_args(args)?;
     let req = SpawnRequest::new(entry, host, args, ctx.record.context.clone()).child_of(ctx.pid(), opts);
-    ctx.system.spawn(req).await.map(|(pid, _)| pid.to_string()).map_err(|e| e.to_string())
+    ctx.system.spawn_anywhere(req).await.map(|pid| pid.to_string()).map_err(|e| e.to_string())
 }
 
 impl Host for ProcessView<'_> {

@@ -63,8 +63,8 @@ async fn spawn_with(
     if let Some(parent) = &parent {
         req = req.child_of(parent, opts);
     }
-    match ctx.system().spawn(req).await {
-        Ok((pid, _)) => Ok((LuaValue::String(lua.create_string(pid.as_str())?), LuaValue::Nil)),
+    match ctx.system().spawn_anywhere(req).await {
+        Ok(pid) => Ok((LuaValue::String(lua.create_string(pid.as_str())?), LuaValue::Nil)),
         Err(e) => Ok((LuaValue::Nil, conv::to_lua(&lua, &e.to_error_value())?)),
     }
 }

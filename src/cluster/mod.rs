@@ -1,0 +1,231 @@
+//! The cluster (SPEC §8): hosts on several machines acting as one.
+//!
+//! A [`Host`](crate::Host) joins with [`Host::join_cluster`](crate::Host::join_cluster) and a [`ClusterConfig`];
+//! from then on its PIDs carry its node name (`{b@app:processes|0x1f}`) and every process operation on another
+//! node's PID or host goes through [`node::Node`], the [`Remote`](crate::process::Remote) the process system calls.
+//!
+//! - [`membership`]: who is in the cluster (chitchat gossip over UDP, phi-accrual failure detection) and the
+//!   sessions to them (ractor_cluster's node server over TCP, authenticated by the shared secret as its cookie);
+//! - [`node`]: sending, spawning, monitoring, linking, cancelling and terminating across nodes, and `noconnection`
+//!   when a node is lost;
+//! - [`wire`]: the messages between nodes (serde, postcard-encoded, carried as ractor_cluster casts).
+//!
+//! # Guarantees
+//! Messages and signals from one node to another arrive in the order they were sent. A lost node (its session
+//! closed, or the failure detector declares it dead within [`ClusterConfig::failure_timeout`]) fires every monitor
+//! and link into it with UNAVAILABLE `noconnection`, fails its pending spawns, and makes later operations towards
+//! it fail at once; nothing waits for it. Nodes with different secrets never see each other.
+//!
+//! Each host owns its cluster membership: several hosts in one process can be nodes of one cluster (the tests do
+//! this), each with its own ports.
+
+mod membership;
+mod node;
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+use crate::process::System;
+
+/// The listen address when none is given (Wippy's gossip port).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7946";
+
+/// The failure detector's timeout when none is given.
+pub const DEFAULT_FAILURE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How a host joins a cluster.
+///
+/// ```
+/// use wippy::ClusterConfig;
+///
+/// let mut config = ClusterConfig::new("a", "s3cret");
+/// config.join = vec!["127.0.0.1:7946".to_owned()];
+/// assert_eq!(config.listen.to_string(), "127.0.0.1:7946");
+/// assert!(config.check().is_ok());
+/// assert!(ClusterConfig::new("a@b", "s3cret").check().is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// This node's name, unique in the cluster: letters, digits, `_`, `-` and `.`.
+    pub node: String,
+    /// Where this node listens: gossip over UDP and sessions over TCP, on the same address (port 0: any free one).
+    pub listen: SocketAddr,
+    /// Seeds to join through (`host:port`, any subset of the cluster's nodes).
+    pub join: Vec<String>,
+    /// The shared secret: nodes with another secret never join.
+    pub secret: String,
+    /// How long a silent node may stay silent before it is declared dead.
+    pub failure_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// A node `node` with secret `secret`, listening on [`DEFAULT_LISTEN`], joining nobody yet.
+    pub fn new(node: impl Into<String>, secret: impl Into<String>) -> ClusterConfig {
+        ClusterConfig {
+            node: node.into(),
+            listen: DEFAULT_LISTEN.parse().expect("the default listen address parses"),
+            join: Vec::new(),
+            secret: secret.into(),
+            failure_timeout: DEFAULT_FAILURE_TIMEOUT,
+        }
+    }
+
+    /// Checks the node name, the secret and the timeout.
+    pub fn check(&self) -> Result<(), ClusterError> {
+        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        if self.node.is_empty() || self.node.len() > 128 || !self.node.chars().all(ok) {
+            return Err(ClusterError::BadNodeName { name: self.node.clone() });
+        }
+        if self.secret.is_empty() {
+            return Err(ClusterError::NoSecret);
+        }
+        if self.failure_timeout < Duration::from_millis(100) || self.failure_timeout > Duration::from_secs(3600) {
+            return Err(ClusterError::BadTimeout { ms: self.failure_timeout.as_millis() });
+        }
+        Ok(())
+    }
+}
+
+/// Why a host could not join a cluster.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClusterError {
+    /// The node name is not usable.
+    #[error("invalid node name `{name}`: use 1 to 128 letters, digits, `_`, `-` and `.`")]
+    BadNodeName {
+        /// The name.
+        name: String,
+    },
+    /// No secret was given.
+    #[error("the cluster has no secret")]
+    NoSecret,
+    /// The failure timeout is out of range.
+    #[error("cluster failure timeout must be between 100 ms and 1 hour, got {ms} ms")]
+    BadTimeout {
+        /// The timeout given.
+        ms: u128,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {message}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        message: String,
+    },
+    /// The host is already in a cluster.
+    #[error("this host already joined a cluster as node `{node}`")]
+    AlreadyJoined {
+        /// Its node name.
+        node: String,
+    },
+}
+
+impl ClusterError {
+    /// What the user can do about it, for the CLI.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ClusterError::NoSecret => Some(
+                "set `cluster.membership.secret_key` or `secret_file` in .wippy.yaml, pass `--secret-file`, or set \
+                 WIPPY_CLUSTER_SECRET"
+                    .to_owned(),
+            ),
+            ClusterError::Listen { .. } => Some("pick another address with `--listen`".to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// A change of membership, as [`Cluster::events`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeEvent {
+    /// A node joined (its session is ready).
+    Up(String),
+    /// A node left or was lost.
+    Down(String),
+}
+
+/// This host's membership of a cluster; [`Cluster::leave`] (or dropping the host) leaves it.
+pub struct Cluster {
+    node: Arc<node::Node>,
+    listen: SocketAddr,
+    membership: Mutex<Option<membership::Membership>>,
+    events: broadcast::Sender<NodeEvent>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster").field("node", &self.node.name()).field("listen", &self.listen).finish()
+    }
+}
+
+impl Cluster {
+    /// Joins `system` to a cluster; `notify` hears every membership change (the host's event bus).
+    pub(crate) async fn join(
+        system: &Arc<System>,
+        config: &ClusterConfig,
+        notify: Box<dyn Fn(&NodeEvent) + Send + Sync>,
+    ) -> Result<Cluster, ClusterError> {
+        config.check()?;
+        if let Some(node) = system.node() {
+            return Err(ClusterError::AlreadyJoined { node: node.to_owned() });
+        }
+        let (events, _) = broadcast::channel(256);
+        let tx = events.clone();
+        let report = Box::new(move |e: NodeEvent| {
+            match &e {
+                NodeEvent::Up(n) => tracing::info!(peer = %n, "node up"),
+                NodeEvent::Down(n) => tracing::info!(peer = %n, "node down"),
+            }
+            notify(&e);
+            let _ = tx.send(e);
+        });
+        let node = Arc::new(node::Node::new(&config.node, system, report));
+        let membership = membership::start(node.clone(), config).await?;
+        if !system.set_remote(&config.node, node.clone()) {
+            return Err(ClusterError::AlreadyJoined { node: system.node().unwrap_or_default().to_owned() });
+        }
+        Ok(Cluster { node, listen: membership.listen, membership: Mutex::new(Some(membership)), events })
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        self.node.name()
+    }
+
+    /// The address this node listens on (UDP gossip and TCP sessions), with the port the OS chose for port 0.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+    }
+
+    /// The nodes this one is connected to, sorted by name.
+    pub fn peers(&self) -> Vec<String> {
+        self.node.peers()
+    }
+
+    /// Membership changes from now on.
+    pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    /// Leaves the cluster: stops gossip and closes every session (peers see this node down at once), and fires
+    /// `noconnection` for this host's monitors and links into other nodes.
+    pub fn leave(&self) {
+        let taken = self.membership.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(mut m) = taken {
+            m.stop();
+            for peer in self.node.peers() {
+                self.node.node_down(&peer);
+            }
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}

@@ -1,0 +1,323 @@
+//! The cluster (SPEC §8, `docs/cluster.md`): several hosts in this test process, each a node on loopback with
+//! ports the OS picks, running one project. Remote spawn with EXIT values and errors, message order across nodes,
+//! monitors, links and LINK_DOWN across nodes, terminate and cancel of remote PIDs, `noconnection` when a node is
+//! lost, and a node with another secret kept out.
+
+use std::time::{Duration, Instant};
+
+use wippy::{Client, ClusterConfig, Event, Host, Pid, ProcessError, Value};
+
+use crate::support::Project;
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+fn project() -> Project {
+    Project::with_files(&[
+        (
+            "src/_index.yaml",
+            concat!(
+                "namespace: t\nentries:\n",
+                "  - name: processes\n    kind: process.host\n    host: {workers: 4, max_processes: 100}\n",
+                "  - name: double\n    kind: process.lua\n    source: file://double.lua\n    method: main\n",
+                "  - name: fail\n    kind: process.lua\n    source: file://fail.lua\n    method: main\n",
+                "  - name: echo\n    kind: process.lua\n    source: file://echo.lua\n    method: main\n",
+                "    modules: [time]\n",
+                "  - name: coordinator\n    kind: process.lua\n    source: file://coordinator.lua\n    method: main\n",
+            ),
+        ),
+        (
+            "src/coordinator.lua",
+            concat!(
+                "local process = require(\"process\")\n",
+                "function main(node)\n",
+                "  local pid = assert(process.spawn_monitored(\"t:double\", node .. \"@t:processes\", 21))\n",
+                "  local e = process.events():receive()\n",
+                "  return {pid = pid, from = e.from, kind = e.kind, value = e.result.value}\n",
+                "end\n",
+            ),
+        ),
+        ("src/double.lua", "function main(x) return x * 2 end\n"),
+        ("src/fail.lua", "function main(code) error({code = code, why = \"asked to\"}) end\n"),
+        (
+            "src/echo.lua",
+            concat!(
+                "function main()\n",
+                "  local inbox = process.inbox()\n",
+                "  while true do\n",
+                "    local m = inbox:receive()\n",
+                "    if m:topic() == \"stop\" then return \"stopped\" end\n",
+                "    local data = m:payload():data()\n",
+                "    process.send(m:from(), m:topic(), data)\n",
+                "  end\n",
+                "end\n",
+            ),
+        ),
+    ])
+}
+
+fn config(node: &str, secret: &str, join: &[&Host]) -> ClusterConfig {
+    let mut c = ClusterConfig::new(node, secret);
+    c.listen = "127.0.0.1:0".parse().expect("address");
+    c.failure_timeout = Duration::from_secs(1);
+    c.join = join.iter().map(|h| h.cluster().expect("joined").listen_addr().to_string()).collect();
+    c
+}
+
+async fn node(p: &Project, name: &str, join: &[&Host]) -> Host {
+    let host = p.host();
+    host.join_cluster(&config(name, "s3cret", join)).await.expect("joins");
+    host
+}
+
+/// Waits until every host sees every other.
+async fn connected(hosts: &[&Host]) {
+    let start = Instant::now();
+    loop {
+        let all = hosts.iter().all(|h| h.cluster().expect("joined").peers().len() == hosts.len() - 1);
+        if all {
+            return;
+        }
+        let seen: Vec<_> = hosts.iter().map(|h| h.cluster().expect("joined").peers()).collect();
+        assert!(start.elapsed() < DEADLINE, "the nodes did not connect: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn event(c: &mut Client) -> Event {
+    tokio::time::timeout(DEADLINE, c.next_event()).await.expect("an event in time").expect("an event")
+}
+
+async fn two_nodes() -> (Project, Host, Host) {
+    let p = project();
+    let a = node(&p, "a", &[]).await;
+    let b = node(&p, "b", &[&a]).await;
+    connected(&[&a, &b]).await;
+    (p, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_spawn_returns_its_exit_value() {
+    let (_p, a, _b) = two_nodes().await;
+    let mut c = a.client();
+    assert!(c.pid().as_str().starts_with("{a@"), "{}", c.pid());
+    let pid = c.spawn_monitored("t:double", "b@t:processes", vec![Value::Int(21)]).await.expect("spawns on b");
+    assert_eq!(pid.node(), Some("b"));
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!((exit.from, exit.value, exit.error), (pid, Value::Int(42), None));
+    // A bare host, or this node's own name, is local.
+    let local = c.spawn("t:double", "a@t:processes", vec![Value::Int(1)]).await.expect("spawns here");
+    assert_eq!(local.node(), Some("a"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_processes_spawn_and_monitor_on_other_nodes() {
+    let (_p, a, _b) = two_nodes().await;
+    let mut c = a.client();
+    let pid = c.spawn_monitored("t:coordinator", "t:processes", vec![Value::from("b")]).await.expect("spawns");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!(exit.from, pid);
+    let Value::Map(m) = exit.value else { panic!("not a map: {:?}", exit.error) };
+    let child = m["pid"].as_str().expect("a PID").to_owned();
+    assert!(child.starts_with("{b@t:processes|"), "{child}");
+    assert_eq!(
+        (m["from"].as_str(), m["kind"].as_str(), &m["value"]),
+        (Some(child.as_str()), Some("pid.exit"), &Value::Int(42))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_errors_keep_their_value_and_unknown_entries_say_so() {
+    let (_p, a, _b) = two_nodes().await;
+    let mut c = a.client();
+    let pid = c.spawn_monitored("t:fail", "b@t:processes", vec![Value::Int(42)]).await.expect("spawns");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!(exit.from, pid);
+    let error = exit.error.expect("an error").to_json();
+    assert!(error.contains("\"code\":42") && error.contains("asked to"), "{error}");
+
+    let e = c.spawn("t:nope", "b@t:processes", vec![]).await.expect_err("no such entry on b");
+    assert_eq!(e.kind(), "NotFound", "{e}");
+    let e = c.spawn("t:double", "b@t:nowhere", vec![]).await.expect_err("no such host on b");
+    assert!(e.to_string().contains("t:nowhere"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_across_nodes_keep_their_order() {
+    let (_p, a, _b) = two_nodes().await;
+    let mut c = a.client();
+    let echo = c.spawn_monitored("t:echo", "b@t:processes", vec![]).await.expect("spawns");
+    for i in 0..500 {
+        c.send(echo.as_str(), "n", Value::Int(i)).expect("sends");
+    }
+    for i in 0..500 {
+        let m = tokio::time::timeout(DEADLINE, c.next_message()).await.expect("in time").expect("a message");
+        assert_eq!((m.topic.as_str(), m.payload.to_value(), m.from.as_ref()), ("n", Value::Int(i), Some(&echo)));
+    }
+    c.send(echo.as_str(), "stop", Value::Nil).expect("sends");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!(exit.value, Value::from("stopped"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_monitors_and_terminate_cross_nodes() {
+    let (_p, a, b) = two_nodes().await;
+    let mut c = a.client();
+    c.set_trap_links(true);
+    let pid = c.spawn_linked("t:fail", "b@t:processes", vec![Value::Int(7)]).await.expect("spawns");
+    let Event::LinkDown { from, error } = event(&mut c).await else { panic!("not LINK_DOWN") };
+    assert_eq!(from, pid);
+    assert!(error.to_json().contains("\"code\":7"), "{}", error.to_json());
+
+    // A process started by b's own client, monitored and terminated from a.
+    let echo = b.client().spawn("t:echo", "t:processes", vec![]).await.expect("spawns on b");
+    c.monitor(&echo).expect("monitors");
+    c.terminate_with(&echo, "enough");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!(exit.from, echo);
+    assert!(exit.error.expect("an error").to_json().contains("enough"));
+
+    // Monitoring a dead remote PID gives EXIT at once, as on one node.
+    c.monitor(&echo).expect("monitors");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert!(exit.error.expect("an error").to_json().contains("no such process"));
+
+    // Cancel crosses too: the echo has no handler, so it is terminated after the timeout.
+    let echo = c.spawn_monitored("t:echo", "b@t:processes", vec![]).await.expect("spawns");
+    c.cancel(&echo, "bye", Some(Duration::from_millis(50))).expect("cancels");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert!(exit.error.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_node_fires_noconnection_for_every_monitor_and_link() {
+    let (_p, a, b) = two_nodes().await;
+    let mut watcher = a.client();
+    let mut linked = a.client();
+    linked.set_trap_links(true);
+    let one = watcher.spawn_monitored("t:echo", "b@t:processes", vec![]).await.expect("spawns");
+    let two = linked.spawn_linked("t:echo", "b@t:processes", vec![]).await.expect("spawns");
+    let mut events = a.cluster().expect("joined").events();
+    let started = Instant::now();
+    b.cluster().expect("joined").leave();
+    let Event::Exit(exit) = event(&mut watcher).await else { panic!("not an EXIT") };
+    assert_eq!(exit.from, one);
+    let error = exit.error.expect("an error");
+    assert_eq!(
+        error.to_json(),
+        Value::from(wippy::ErrorValue::new("noconnection").with_kind("Unavailable").with_retryable(true)).to_json()
+    );
+    let Event::LinkDown { from, error } = event(&mut linked).await else { panic!("not LINK_DOWN") };
+    assert_eq!(from, two);
+    assert!(error.to_json().contains("noconnection"));
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_eq!(
+        tokio::time::timeout(DEADLINE, events.recv()).await.expect("in time").ok(),
+        Some(wippy::NodeEvent::Down("b".into()))
+    );
+    // Sends to the lost node fail at once.
+    let e = watcher.send(one.as_str(), "n", 1).expect_err("b is down");
+    assert!(matches!(e, ProcessError::NoConnection { ref node } if node == "b"), "{e}");
+    assert_eq!(e.kind(), "Unavailable");
+    let e = watcher.spawn("t:double", "b@t:processes", vec![Value::Int(1)]).await.expect_err("b is down");
+    assert!(e.to_string().starts_with("noconnection"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_find_each_other_through_one_seed_and_a_wrong_secret_stays_out() {
+    let p = project();
+    let a = node(&p, "a", &[]).await;
+    let intruder = p.host();
+    let mut bad = config("x", "wrong", &[&a]);
+    bad.join = vec![a.cluster().expect("joined").listen_addr().to_string()];
+    intruder.join_cluster(&bad).await.expect("starts alone");
+    let b = node(&p, "b", &[&a]).await;
+    let c = node(&p, "c", &[&b]).await;
+    connected(&[&a, &b, &c]).await;
+    assert!(intruder.cluster().expect("joined").peers().is_empty());
+    for h in [&a, &b, &c] {
+        assert!(!h.cluster().expect("joined").peers().contains(&"x".to_owned()));
+    }
+    // c spawns on a, which it only knows through gossip.
+    let mut client = c.client();
+    let pid: Pid = client.spawn_monitored("t:double", "a@t:processes", vec![Value::Int(5)]).await.expect("spawns");
+    let Event::Exit(exit) = event(&mut client).await else { panic!("not an EXIT") };
+    assert_eq!((exit.from, exit.value), (pid, Value::Int(10)));
+}
+
+#[tokio::test]
+async fn a_cluster_needs_a_secret_and_a_usable_name() {
+    let p = project();
+    let h = p.host();
+    let e = h.join_cluster(&ClusterConfig::new("a", "")).await.expect_err("no secret");
+    assert_eq!(e.to_string(), "the cluster has no secret");
+    assert!(e.hint().expect("a hint").contains("WIPPY_CLUSTER_SECRET"));
+    let e = h.join_cluster(&ClusterConfig::new("a@b", "s")).await.expect_err("bad name");
+    assert!(e.to_string().contains("invalid node name `a@b`"), "{e}");
+    // Without a cluster, another node's PID is not connected.
+    let c = h.client();
+    let e = c.send("{b@t:processes|0x00001}", "n", 1).expect_err("no cluster");
+    assert_eq!(e.to_string(), "noconnection: node `b` is not connected");
+}
+
+/// Two `wippy start` processes on loopback: the second joins the first by `--join`, both print the other joining,
+/// and the first prints the second leaving when it stops. A cluster without a secret is a start error.
+#[test]
+fn two_wippy_start_processes_join_by_flag() {
+    use std::process::{Command, Stdio};
+    let p = project();
+    let dir = p.path().to_str().expect("utf-8").to_owned();
+    let start = |node: &str, join: Option<&str>| {
+        let mut args = vec!["-C", &dir, "start", "--node", node, "--listen", "127.0.0.1:0"];
+        if let Some(j) = join {
+            args.extend(["--join", j]);
+        }
+        Command::new(env!("CARGO_BIN_EXE_wippy"))
+            .args(args)
+            .env("WIPPY_CLUSTER_SECRET", "s3cret")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("wippy start runs")
+    };
+    let mut a = start("a", None);
+    let mut a_lines = crate::support::StderrLines::of(&mut a);
+    a_lines.wait_for("wippy: node `a` listening on");
+    let line = a_lines.seen.last().expect("a line").clone();
+    let addr = line.rsplit(' ').next().expect("an address").to_owned();
+    let mut b = start("b", Some(&addr));
+    let mut b_lines = crate::support::StderrLines::of(&mut b);
+    b_lines.wait_for("wippy: node `a` joined");
+    a_lines.wait_for("wippy: node `b` joined");
+    let term = |c: &std::process::Child| Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
+    assert!(term(&b).expect("kill runs").success());
+    a_lines.wait_for("wippy: node `b` left");
+    assert_eq!(b.wait().expect("exits").code(), Some(0));
+    assert!(term(&a).expect("kill runs").success());
+    assert_eq!(a.wait().expect("exits").code(), Some(0));
+
+    let out = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args(["-C", &dir, "start", "--node", "c"])
+        .env_remove("WIPPY_CLUSTER_SECRET")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: the cluster has no secret") && err.contains("hint: "), "{err}");
+}
+
+#[test]
+fn the_cluster_block_of_wippy_yaml_is_checked_with_positions() {
+    let p = project();
+    std::fs::write(
+        p.path().join(".wippy.yaml"),
+        "logger: {level: debug}\ncluster:\n  enabled: true\n  name: a\n  membership: {secret_key: k, join: x}\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args(["-C", p.path().to_str().expect("utf-8"), "start"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(".wippy.yaml:5:") && err.contains("unknown field `join` in `cluster.membership`"), "{err}");
+    assert!(err.contains("hint: known fields:") && err.contains("join_addrs"), "{err}");
+}

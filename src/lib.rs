@@ -91,7 +91,7 @@ pub use error::{
 };
 pub use host::{Command, Host, HostBuilder};
 pub use id::{EntryId, Origin, Pos};
-pub use process::{Client, Event, Exit, Message, Payload, Pid, Received, SpawnOptions, MAX_CALL_DEPTH};
+pub use process::{Client, Event, Exit, Message, Payload, Pid, Received, Scope, SpawnOptions, MAX_CALL_DEPTH};
 pub use registry::settings::{load_settings, ClusterSettings, Settings};
 pub use security::SecurityContext;
 pub use supervision::{ChildState, EventKind, ExitKind, SupervisorEvent};

@@ -16,14 +16,20 @@ pub(crate) struct Args {
     /// Arguments.
     #[arg(allow_hyphen_values = true)]
     args: Vec<String>,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
 }
 
 /// Runs `wippy call`.
 pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
+    let cluster = super::cluster::config(&args.cluster, global)?;
     let host = load(global)?;
     let values =
         args.args.iter().enumerate().map(|(i, a)| super::arg_value(i, a)).collect::<Result<Vec<Value>, _>>()?;
-    let result = block_on(host.call(&args.entry, values))?.map_err(|e| Failure::of(&e))?;
+    let result = block_on(async {
+        super::cluster::join_short(&host, cluster.as_ref()).await?;
+        host.call(&args.entry, values).await.map_err(|e| Failure::of(&e))
+    })??;
     print_value(&result)?;
     Ok(ExitCode::SUCCESS)
 }

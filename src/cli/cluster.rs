@@ -1,10 +1,19 @@
-//! The cluster flags of `wippy start` (SPEC §8) and how they combine with `.wippy.yaml`: a flag wins over the
-//! file, `WIPPY_CLUSTER_SECRET` over the file's secret; `--node` or `--join` turn the cluster on even when the file
-//! does not.
+//! The cluster flags of `wippy start`, `run`, `test` and `call` (SPEC §8) and how they combine with `.wippy.yaml`:
+//! a flag wins over the file, `WIPPY_CLUSTER_SECRET` over the file's secret; `--node` or `--join` turn the cluster
+//! on even when the file does not. `run`, `test` and `call` join as short-lived nodes: they wait until they see
+//! every node the gossip knows (at most [`SETTLE`]), do their work, and leave.
 
 use std::path::PathBuf;
 
-use wippy::{ClusterConfig, ClusterError};
+use std::time::{Duration, Instant};
+
+use wippy::{ClusterConfig, ClusterError, Host};
+
+/// How long a short-lived node waits to be connected to the cluster before its work starts.
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// How long the connections must stay complete before a short-lived node starts its work.
+const STABLE: Duration = Duration::from_millis(500);
 
 use super::{Failure, Global};
 
@@ -65,4 +74,32 @@ fn read_secret(path: &std::path::Path) -> Result<String, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::user(format!("cannot read the cluster secret file {}: {e}", path.display())))?;
     Ok(text.trim().to_owned())
+}
+
+/// Joins a short-lived node (`run`, `test`, `call`) and waits until it is connected to every node the gossip
+/// knows; an error when none of the seeds answers within [`SETTLE`].
+pub(crate) async fn join_short(host: &Host, config: Option<&ClusterConfig>) -> Result<(), Failure> {
+    let Some(config) = config else { return Ok(()) };
+    let cluster = host.join_cluster(config).await.map_err(|e| Failure::of(&e))?;
+    if config.join.is_empty() {
+        return Ok(());
+    }
+    // Settled for a while: the gossip may still be telling of nodes the seed knows.
+    let deadline = Instant::now() + SETTLE;
+    let mut since: Option<Instant> = None;
+    loop {
+        since = if cluster.settled() { since.or_else(|| Some(Instant::now())) } else { None };
+        if since.is_some_and(|t| t.elapsed() >= STABLE) {
+            break;
+        }
+        if Instant::now() > deadline {
+            if cluster.peers().is_empty() {
+                return Err(Failure::user(format!("could not reach the cluster through {}", config.join.join(", ")))
+                    .hint("check that a node listens there and shares this secret"));
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }

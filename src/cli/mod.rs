@@ -72,7 +72,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
 
 /// Logs go to stderr: `warn` and above, everything of ours with `-v`; `RUST_LOG` overrides both.
 pub(crate) fn init_logging(verbose: bool) {
-    let default = if verbose { "wippy=debug,info" } else { "warn" };
+    // ractor_cluster warns on every session that closes, which a node leaving does: `wippy start` reports that.
+    let default = if verbose { "wippy=debug,info" } else { "warn,ractor_cluster=error" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();

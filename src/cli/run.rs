@@ -19,6 +19,8 @@ pub(crate) struct Args {
     /// Run this process entry instead of a named command.
     #[arg(short = 'x', long = "entry", value_name = "NS:ENTRY")]
     entry: Option<String>,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
     /// The command name (or `list`), then its arguments.
     #[arg(allow_hyphen_values = true, trailing_var_arg = true)]
     args: Vec<String>,
@@ -26,6 +28,7 @@ pub(crate) struct Args {
 
 /// Runs `wippy run`.
 pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
+    let cluster = super::cluster::config(&args.cluster, global)?;
     let host = load(global)?;
     let (entry, words) = match args.entry {
         Some(e) => (e, args.args),
@@ -43,7 +46,10 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
         }
     };
     let terminal = host.terminal_host().map_err(|e| Failure::of(&e))?;
-    let value = block_on(run_process(&host, &entry, terminal.as_str(), &words))??;
+    let value = block_on(async {
+        super::cluster::join_short(&host, cluster.as_ref()).await?;
+        run_process(&host, &entry, terminal.as_str(), &words).await
+    })??;
     if !value.is_nil() {
         print_value(&value)?;
     }

@@ -96,6 +96,21 @@ async fn serve(host: &Host, cluster: Option<ClusterConfig>) -> Result<ExitCode, 
     while let Some(e) = deployment.try_event() {
         eprintln!("{}", render_event(&e));
     }
+    if cluster.is_some() {
+        // Processes other nodes started here (or the deployment's own children) are not part of the deployment:
+        // on a cluster node they are expected, so they end now and their monitors get EXIT.
+        let n = host.terminate_all("terminated: the node stopped");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while host.process_count() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        if n > 0 {
+            eprintln!("wippy: terminated {n} processes outside the deployment (started here by this or other nodes)");
+        }
+        if let Some(c) = host.cluster() {
+            c.leave();
+        }
+    }
     let left = host.process_count();
     if left == 0 {
         eprintln!("wippy: stopped; no processes left");

@@ -14,12 +14,15 @@ pub(crate) struct Args {
     /// How long one test may take, like `30s` or `500ms`.
     #[arg(long, default_value = "30s")]
     timeout: String,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
 }
 
 /// Runs `wippy test`.
 pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
     let timeout = wippy::parse_duration(&args.timeout)
         .map_err(|e| Failure::user(format!("--timeout: {e}")).hint("write it like `30s` or `500ms`"))?;
+    let cluster = super::cluster::config(&args.cluster, global)?;
     let host = load(global)?;
     let ids = host.tests(args.filter.as_deref());
     if ids.is_empty() {
@@ -28,7 +31,10 @@ pub(crate) fn run(args: Args, global: &Global) -> Result<ExitCode, Failure> {
         out("0 passed, 0 failed")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let outcomes = block_on(host.run_tests(&ids, timeout))?;
+    let outcomes = block_on(async {
+        super::cluster::join_short(&host, cluster.as_ref()).await?;
+        Ok::<_, Failure>(host.run_tests(&ids, timeout).await)
+    })??;
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     for o in &outcomes {
         let ms = o.elapsed.as_millis();

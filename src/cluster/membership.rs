@@ -27,7 +27,7 @@ use ractor_cluster::{NodeEventSubscription, NodeServer, NodeServerMessage};
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 
-use super::node::Node;
+use super::node::{KeyOp, Node};
 use super::{ClusterConfig, ClusterError};
 
 /// The agent actor: what peers send arrives here, one message at a time.
@@ -79,12 +79,21 @@ pub(super) struct Membership {
     agent: ActorRef<Vec<u8>>,
     chitchat: Option<ChitchatHandle>,
     task: tokio::task::JoinHandle<()>,
+    key_task: tokio::task::JoinHandle<()>,
 }
 
 impl Membership {
+    /// Gossips with `addr` now.
+    pub(super) fn contact(&self, addr: SocketAddr) {
+        if let Some(c) = &self.chitchat {
+            let _ = c.gossip(addr);
+        }
+    }
+
     /// Stops gossip, the sessions (peers see the connection close at once) and the agent.
     pub(super) fn stop(&mut self) {
         self.task.abort();
+        self.key_task.abort();
         if let Some(c) = self.chitchat.take() {
             c.abort();
         }
@@ -175,6 +184,19 @@ pub(super) async fn start(node: Arc<Node>, config: &ClusterConfig) -> Result<Mem
         .await
         .map_err(|e| ClusterError::Listen { addr: listen, message: e.to_string() })?;
     let live = chitchat.chitchat().lock().await.live_nodes_watcher();
+    // This node's names and group memberships, published in the order they change.
+    let (keys_tx, mut keys) = mpsc::unbounded_channel::<KeyOp>();
+    node.set_keys(keys_tx);
+    let state = chitchat.chitchat();
+    let key_task = tokio::spawn(async move {
+        while let Some(op) = keys.recv().await {
+            let mut c = state.lock().await;
+            match op {
+                KeyOp::Set(k, v) => c.self_node_state().set(k, v),
+                KeyOp::Delete(k) => c.self_node_state().delete(&k),
+            }
+        }
+    });
 
     let follower = Follower {
         node,
@@ -186,7 +208,7 @@ pub(super) async fn start(node: Arc<Node>, config: &ClusterConfig) -> Result<Mem
         waiting: Vec::new(),
     };
     let task = tokio::spawn(follower.run(live, sessions));
-    Ok(Membership { listen, server, agent, chitchat: Some(chitchat), task })
+    Ok(Membership { listen, server, agent, chitchat: Some(chitchat), task, key_task })
 }
 
 /// The gossip cluster ID: nodes with another secret gossip in another cluster and never see this one.
@@ -249,6 +271,7 @@ impl Follower {
     /// Takes the gossip's live set: drops peers it no longer lists, dials new ones.
     fn read_live(&mut self, states: &BTreeMap<ChitchatId, NodeState>) {
         let me = self.node.name().to_owned();
+        self.node.update_view(states.iter().flat_map(|(id, s)| s.key_values().map(move |(k, v)| (&*id.node_id, k, v))));
         self.live = states
             .iter()
             .filter(|(id, _)| *id.node_id != *me)
@@ -258,6 +281,7 @@ impl Follower {
                 Some((id.node_id.to_string(), LiveNode { tcp, agent }))
             })
             .collect();
+        self.node.set_live_count(self.live.len());
         let gone: Vec<String> = self.sessions.keys().filter(|n| !self.live.contains_key(n.as_str())).cloned().collect();
         for name in gone {
             tracing::info!(node = %me, peer = %name, "the failure detector declared the node dead");

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
+pub use crate::error::ClusterError;
 use crate::process::System;
 
 /// The listen address when none is given (Wippy's gossip port).
@@ -87,55 +88,6 @@ impl ClusterConfig {
             return Err(ClusterError::BadTimeout { ms: self.failure_timeout.as_millis() });
         }
         Ok(())
-    }
-}
-
-/// Why a host could not join a cluster.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ClusterError {
-    /// The node name is not usable.
-    #[error("invalid node name `{name}`: use 1 to 128 letters, digits, `_`, `-` and `.`")]
-    BadNodeName {
-        /// The name.
-        name: String,
-    },
-    /// No secret was given.
-    #[error("the cluster has no secret")]
-    NoSecret,
-    /// The failure timeout is out of range.
-    #[error("cluster failure timeout must be between 100 ms and 1 hour, got {ms} ms")]
-    BadTimeout {
-        /// The timeout given.
-        ms: u128,
-    },
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {message}")]
-    Listen {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        message: String,
-    },
-    /// The host is already in a cluster.
-    #[error("this host already joined a cluster as node `{node}`")]
-    AlreadyJoined {
-        /// Its node name.
-        node: String,
-    },
-}
-
-impl ClusterError {
-    /// What the user can do about it, for the CLI.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            ClusterError::NoSecret => Some(
-                "set `cluster.membership.secret_key` or `secret_file` in .wippy.yaml, pass `--secret-file`, or set \
-                 WIPPY_CLUSTER_SECRET"
-                    .to_owned(),
-            ),
-            ClusterError::Listen { .. } => Some("pick another address with `--listen`".to_owned()),
-            _ => None,
-        }
     }
 }
 
@@ -201,9 +153,23 @@ impl Cluster {
         self.listen
     }
 
+    /// Whether this node is connected to every node the gossip lists as alive (and has heard of at least one).
+    pub fn settled(&self) -> bool {
+        let live = self.node.live_count();
+        live > 0 && self.node.peers().len() >= live
+    }
+
     /// The nodes this one is connected to, sorted by name.
     pub fn peers(&self) -> Vec<String> {
         self.node.peers()
+    }
+
+    /// Gossips with the node at `addr` now: a seed given after the start (to join two clusters that formed apart
+    /// with the same secret, or to heal a partition at once).
+    pub fn contact(&self, addr: SocketAddr) {
+        if let Some(m) = self.membership.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            m.contact(addr);
+        }
     }
 
     /// Membership changes from now on.

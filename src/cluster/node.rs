@@ -2,8 +2,11 @@
 //! of what other nodes send ([`Node::receive`]).
 //!
 //! # Ordering
-//! Everything for one peer leaves through one ractor_cluster stub actor and one TCP session and is handled by the
-//! peer's agent actor one message at a time, so messages and signals between two nodes keep their order. A remote
+//! Everything for one peer waits in one outbox, in order; one flusher task per peer takes whatever waits and casts
+//! it as one frame through one ractor_cluster stub actor and one TCP session, and the peer's agent actor handles
+//! the frames one at a time, so messages and signals between two nodes keep their order. Under load a frame
+//! carries many messages, which is what makes cross-node throughput (BENCHMARKS.md). An outbox holds at most
+//! [`MAX_OUTBOX_BYTES`]; a send past it fails UNAVAILABLE instead of growing without bound. A remote
 //! spawn is answered before the child runs ([`SpawnRequest::announce`]), so the answer reaches the parent's node
 //! before the child's EXIT or messages.
 //!
@@ -19,13 +22,13 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ractor::ActorRef;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use super::wire::{decode, encode, Envelope, Wire};
+use super::wire::{decode, decode_frame, encode, encode_frame, Frame, Item, Wire, MAX_MESSAGE_BYTES};
 use super::NodeEvent;
 use crate::error::ProcessError;
 use crate::process::{
-    BoxFuture, Event, Exit, ExitSignal, Payload, Pid, Remote, RemoteSpawn, SpawnOptions, SpawnRequest, System,
+    BoxFuture, Event, Exit, ExitSignal, Payload, Pid, Remote, RemoteSpawn, Shared, SpawnOptions, SpawnRequest, System,
 };
 use crate::value::{kind, ErrorValue, Value};
 
@@ -35,6 +38,72 @@ struct Pending {
     parent: Option<(Pid, SpawnOptions)>,
     reply: oneshot::Sender<Result<Pid, ProcessError>>,
 }
+
+/// How many encoded bytes may wait to be sent to one peer (SPEC §10, `cluster.max_outbox_bytes`).
+pub(crate) const MAX_OUTBOX_BYTES: usize = 64 * 1024 * 1024;
+
+/// A connected peer: what waits to be sent to it, and the task that sends it.
+struct Peer {
+    out: Mutex<Outbox>,
+    wake: tokio::sync::Notify,
+    flusher: std::sync::OnceLock<tokio::task::AbortHandle>,
+}
+
+#[derive(Default)]
+struct Outbox {
+    items: Vec<Item>,
+    bytes: usize,
+}
+
+impl Peer {
+    /// Sends what waits, frame by frame, until the peer is gone.
+    async fn flush(self: Arc<Self>, stub: ActorRef<Vec<u8>>, from: String) {
+        loop {
+            self.wake.notified().await;
+            loop {
+                let items = {
+                    let mut o = lock(&self.out);
+                    if o.bytes <= MAX_MESSAGE_BYTES {
+                        o.bytes = 0;
+                        std::mem::take(&mut o.items)
+                    } else {
+                        let (mut n, mut size) = (0, 0);
+                        while n < o.items.len() && (n == 0 || size + o.items[n].0.len() <= MAX_MESSAGE_BYTES) {
+                            size += o.items[n].0.len();
+                            n += 1;
+                        }
+                        o.bytes -= size;
+                        o.items.drain(..n).collect()
+                    }
+                };
+                if items.is_empty() {
+                    break;
+                }
+                if stub.cast(encode_frame(&Frame { from: from.clone(), items })).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A change to this node's gossiped keys, applied in order by the membership's key task.
+pub(super) enum KeyOp {
+    Set(String, String),
+    Delete(String),
+}
+
+/// What the other nodes publish: EVENTUAL names (resolved) and group members.
+#[derive(Default)]
+struct View {
+    names: HashMap<String, Pid>,
+    groups: HashMap<String, Vec<Pid>>,
+}
+
+/// The gossip key of an EVENTUAL name; its value is `<pid> <registered at, ms since the epoch>`.
+pub(super) const NAME_KEY: &str = "n/";
+/// The gossip key prefix of a group membership: `g/<pid>/<group>` (a PID holds no `/`).
+pub(super) const MEMBER_KEY: &str = "g/";
 
 /// The error every monitor and link into a lost node receives.
 pub(crate) fn noconnection() -> Value {
@@ -49,13 +118,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Node {
     name: String,
     system: Weak<System>,
-    /// The connected peers: the stub of each one's agent.
-    peers: RwLock<HashMap<String, ActorRef<Vec<u8>>>>,
+    /// The connected peers.
+    peers: RwLock<HashMap<String, Arc<Peer>>>,
     pending: Mutex<HashMap<u64, Pending>>,
     /// Local watchers of remote targets: (watcher, target).
     watches: Mutex<HashSet<(Pid, Pid)>>,
     next_id: AtomicU64,
     events: Box<dyn Fn(NodeEvent) + Send + Sync>,
+    /// Where this node's gossiped keys change.
+    keys: Mutex<Option<mpsc::UnboundedSender<KeyOp>>>,
+    view: RwLock<View>,
+    live: std::sync::atomic::AtomicUsize,
 }
 
 impl Node {
@@ -68,6 +141,64 @@ impl Node {
             watches: Mutex::default(),
             next_id: AtomicU64::new(1),
             events,
+            keys: Mutex::default(),
+            view: RwLock::default(),
+            live: Default::default(),
+        }
+    }
+
+    /// Where [`Remote::share`] sends key changes.
+    pub(super) fn set_keys(&self, tx: mpsc::UnboundedSender<KeyOp>) {
+        *lock(&self.keys) = Some(tx);
+    }
+
+    fn key(&self, op: KeyOp) {
+        if let Some(tx) = lock(&self.keys).as_ref() {
+            let _ = tx.send(op);
+        }
+    }
+
+    /// Rebuilds the view of the other nodes' names and groups from the gossip's key-value state of every live node
+    /// (`(node, key, value)`), and resolves conflicting EVENTUAL names: the earliest registration wins, then the
+    /// node name that sorts first. A name this node held and lost is taken from its holder here.
+    pub(super) fn update_view<'a>(&self, entries: impl Iterator<Item = (&'a str, &'a str, &'a str)>) {
+        let mut candidates: HashMap<String, Vec<(u64, String, Pid)>> = HashMap::new();
+        let mut groups: HashMap<String, Vec<Pid>> = HashMap::new();
+        for (node, key, value) in entries {
+            if let Some(name) = key.strip_prefix(NAME_KEY) {
+                let Some((pid, at)) = value.split_once(' ') else { continue };
+                let (Some(pid), Ok(at)) = (Pid::parse(pid), at.parse::<u64>()) else { continue };
+                candidates.entry(name.to_owned()).or_default().push((at, node.to_owned(), pid));
+            } else if let Some(rest) = key.strip_prefix(MEMBER_KEY) {
+                let Some((pid, group)) = rest.split_once('/') else { continue };
+                if node != self.name {
+                    if let Some(pid) = Pid::parse(pid) {
+                        groups.entry(group.to_owned()).or_default().push(pid);
+                    }
+                }
+            }
+        }
+        let mut names = HashMap::new();
+        let mut lost = Vec::new();
+        for (name, mut holders) in candidates {
+            holders.sort();
+            let (_, winner_node, winner) = holders[0].clone();
+            for (_, node, pid) in &holders[1..] {
+                if *node == self.name {
+                    lost.push((name.clone(), pid.clone(), winner.clone()));
+                }
+            }
+            if winner_node != self.name {
+                names.insert(name, winner);
+            }
+        }
+        *self.view.write().unwrap_or_else(|p| p.into_inner()) = View { names, groups };
+        if let Some(system) = self.system.upgrade() {
+            for (name, pid, winner) in lost {
+                tracing::info!(name, %pid, holder = %winner, "an EVENTUAL name was registered earlier on another node");
+                self.key(KeyOp::Delete(format!("{NAME_KEY}{name}")));
+                system.name_lost(&name, &pid, &winner);
+            }
         }
     }
 
@@ -83,6 +214,16 @@ impl Node {
         names
     }
 
+    /// How many other nodes the gossip lists as alive.
+    pub(super) fn live_count(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Sets how many other nodes the gossip lists as alive.
+    pub(super) fn set_live_count(&self, n: usize) {
+        self.live.store(n, Ordering::Relaxed);
+    }
+
     /// Whether `node` is connected.
     pub(super) fn is_connected(&self, node: &str) -> bool {
         self.peers.read().unwrap_or_else(|p| p.into_inner()).contains_key(node)
@@ -90,14 +231,22 @@ impl Node {
 
     /// `node` is connected through `stub` (its agent's stub on our session with it).
     pub(super) fn node_up(&self, node: &str, stub: ActorRef<Vec<u8>>) {
-        self.peers.write().unwrap_or_else(|p| p.into_inner()).insert(node.to_owned(), stub);
+        let peer =
+            Arc::new(Peer { out: Mutex::default(), wake: tokio::sync::Notify::new(), flusher: Default::default() });
+        let task = tokio::spawn(peer.clone().flush(stub, self.name.clone()));
+        let _ = peer.flusher.set(task.abort_handle());
+        let old = self.peers.write().unwrap_or_else(|p| p.into_inner()).insert(node.to_owned(), peer);
+        if let Some(old) = old.and_then(|o| o.flusher.get().cloned()) {
+            old.abort();
+        }
         (self.events)(NodeEvent::Up(node.to_owned()));
     }
 
     /// `node` is lost (see the module docs). Does nothing when it was not connected.
     pub(super) fn node_down(&self, node: &str) {
-        if self.peers.write().unwrap_or_else(|p| p.into_inner()).remove(node).is_none() {
-            return;
+        let Some(peer) = self.peers.write().unwrap_or_else(|p| p.into_inner()).remove(node) else { return };
+        if let Some(task) = peer.flusher.get() {
+            task.abort();
         }
         let failed: Vec<Pending> = {
             let mut pending = lock(&self.pending);
@@ -128,11 +277,22 @@ impl Node {
 
     /// Sends `body` to `node`.
     fn post(&self, node: &str, body: Wire) -> Result<(), ProcessError> {
-        let stub = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(node).cloned();
-        let Some(stub) = stub else { return Err(ProcessError::NoConnection { node: node.to_owned() }) };
-        let bytes = encode(&Envelope { from: self.name.clone(), body })
-            .map_err(|bytes| ProcessError::MessageTooLarge { bytes, max: super::wire::MAX_MESSAGE_BYTES })?;
-        stub.cast(bytes).map_err(|_| ProcessError::NoConnection { node: node.to_owned() })
+        let peer = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(node).cloned();
+        let Some(peer) = peer else { return Err(ProcessError::NoConnection { node: node.to_owned() }) };
+        let item = encode(&body).map_err(|bytes| ProcessError::MessageTooLarge { bytes, max: MAX_MESSAGE_BYTES })?;
+        let was_empty = {
+            let mut o = lock(&peer.out);
+            if o.bytes + item.0.len() > MAX_OUTBOX_BYTES {
+                return Err(ProcessError::NodeBusy { node: node.to_owned(), bytes: o.bytes });
+            }
+            o.bytes += item.0.len();
+            o.items.push(item);
+            o.items.len() == 1
+        };
+        if was_empty {
+            peer.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Sends `body` to the node of `pid`.
@@ -141,13 +301,24 @@ impl Node {
         self.post(node, body)
     }
 
-    /// Handles what a peer sent.
+    /// Handles a frame a peer sent.
     pub(super) fn receive(self: &Arc<Self>, bytes: &[u8]) {
-        let Some(Envelope { from: peer, body }) = decode(bytes) else {
-            tracing::warn!(node = %self.name, "dropped a cluster message that does not decode");
+        let Some(Frame { from: peer, items }) = decode_frame(bytes) else {
+            tracing::warn!(node = %self.name, "dropped a cluster frame that does not decode");
             return;
         };
         let Some(system) = self.system.upgrade() else { return };
+        for item in &items {
+            match decode(item) {
+                Some(body) => self.handle(&system, &peer, body),
+                None => tracing::warn!(node = %self.name, %peer, "dropped a cluster message that does not decode"),
+            }
+        }
+    }
+
+    /// Handles one message from `peer`.
+    fn handle(self: &Arc<Self>, system: &Arc<System>, peer: &str, body: Wire) {
+        let peer = peer.to_owned();
         let pid = |text: &str| Pid::parse(text);
         match body {
             Wire::Send { from, to, topic, payload } => {
@@ -158,6 +329,7 @@ impl Node {
             }
             Wire::Spawn { id, parent, monitor, link, host, entry, args, context } => {
                 let node = self.clone();
+                let system = system.clone();
                 tokio::spawn(async move {
                     let parent = parent.as_deref().and_then(Pid::parse);
                     let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -183,7 +355,7 @@ impl Node {
                 let result = match result {
                     Ok(text) => match Pid::parse(&text) {
                         Some(child) => {
-                            self.attach_remote_child(&system, p.parent.as_ref(), &child);
+                            self.attach_remote_child(system, p.parent.as_ref(), &child);
                             Ok(child)
                         }
                         None => Err(ProcessError::BadPid { text }),
@@ -360,5 +532,25 @@ impl Remote for Node {
         };
         // A lost node has nobody left to tell.
         let _ = self.post_to(to, body);
+    }
+
+    fn share(&self, item: Shared, present: bool) {
+        let (key, value) = match item {
+            Shared::Name(name, pid) => (format!("{NAME_KEY}{name}"), format!("{pid} {}", now_ms())),
+            Shared::Member(group, pid) => (format!("{MEMBER_KEY}{pid}/{group}"), String::new()),
+        };
+        self.key(if present { KeyOp::Set(key, value) } else { KeyOp::Delete(key) });
+    }
+
+    fn name(&self, name: &str) -> Option<Pid> {
+        let pid = self.view.read().unwrap_or_else(|p| p.into_inner()).names.get(name).cloned()?;
+        pid.node().is_some_and(|n| self.is_connected(n)).then_some(pid)
+    }
+
+    fn members(&self, group: &str) -> Vec<Pid> {
+        let view = self.view.read().unwrap_or_else(|p| p.into_inner());
+        let members = view.groups.get(group).cloned().unwrap_or_default();
+        drop(view);
+        members.into_iter().filter(|p| p.node().is_some_and(|n| self.is_connected(n))).collect()
     }
 }

@@ -1,6 +1,8 @@
-//! What nodes say to each other: one serde enum, encoded with postcard and carried by ractor_cluster as the bytes
-//! of a cast to the receiving node's agent actor. PIDs travel as their printed form, values in [`Value`]'s exact
-//! serde form. Every message names the sending node, so the receiver can answer without a session lookup.
+//! What nodes say to each other: one serde enum ([`Wire`]), each message encoded with postcard when it is sent
+//! (so its size is checked at the sender), and the messages waiting for one peer carried together as one
+//! [`Frame`], the bytes of one ractor_cluster cast to the peer's agent actor. PIDs travel as their printed form,
+//! values in [`Value`]'s exact serde form. A frame names the sending node, so the receiver can answer without a
+//! session lookup.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,13 +15,30 @@ use crate::value::Value;
 /// [`ProcessError::MessageTooLarge`](crate::error::ProcessError::MessageTooLarge).
 pub(crate) const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024 - 64 * 1024;
 
-/// One message from one node to another.
+/// The messages one node sends another in one cast, in order.
 #[derive(Serialize, Deserialize)]
-pub(super) struct Envelope {
+pub(super) struct Frame {
     /// The sending node.
     pub(super) from: String,
-    /// What it says.
-    pub(super) body: Wire,
+    /// The encoded messages ([`encode`]).
+    pub(super) items: Vec<Item>,
+}
+
+/// One encoded [`Wire`] message inside a [`Frame`].
+#[derive(Serialize, Deserialize)]
+pub(super) struct Item(#[serde(with = "bytes_as_bytes")] pub(super) Vec<u8>);
+
+/// Bytes as one postcard byte string (a length and the bytes), not a sequence of numbers.
+mod bytes_as_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(b)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        <&[u8]>::deserialize(d).map(<[u8]>::to_vec)
+    }
 }
 
 /// What one node asks of another, or answers.
@@ -59,16 +78,26 @@ pub(super) enum Wire {
 }
 
 /// Encodes a message; `Err` with its size when it is past [`MAX_MESSAGE_BYTES`].
-pub(super) fn encode(envelope: &Envelope) -> Result<Vec<u8>, usize> {
-    let bytes = postcard::to_stdvec(envelope).map_err(|_| usize::MAX)?;
+pub(super) fn encode(body: &Wire) -> Result<Item, usize> {
+    let bytes = postcard::to_stdvec(body).map_err(|_| usize::MAX)?;
     if bytes.len() > MAX_MESSAGE_BYTES {
         return Err(bytes.len());
     }
-    Ok(bytes)
+    Ok(Item(bytes))
 }
 
 /// Decodes a message (`None` for bytes that are not one: logged and dropped by the caller).
-pub(super) fn decode(bytes: &[u8]) -> Option<Envelope> {
+pub(super) fn decode(item: &Item) -> Option<Wire> {
+    postcard::from_bytes(&item.0).ok()
+}
+
+/// Encodes a frame.
+pub(super) fn encode_frame(frame: &Frame) -> Vec<u8> {
+    postcard::to_stdvec(frame).unwrap_or_default()
+}
+
+/// Decodes a frame (`None` for bytes that are not one).
+pub(super) fn decode_frame(bytes: &[u8]) -> Option<Frame> {
     postcard::from_bytes(bytes).ok()
 }
 
@@ -86,18 +115,20 @@ mod tests {
             ("e", ErrorValue::new("boom").with_kind("Invalid").into()),
             ("l", Value::List(vec![Value::Nil, Value::Bool(true), Value::from("s")])),
         ]);
-        let env = Envelope {
-            from: "a".into(),
-            body: Wire::Send {
-                from: None,
-                to: "{b@h:p|0x00001}".into(),
-                topic: "t".into(),
-                payload: Payload::Value(v.clone()),
-            },
+        let body = Wire::Send {
+            from: None,
+            to: "{b@h:p|0x00001}".into(),
+            topic: "t".into(),
+            payload: Payload::Value(v.clone()),
         };
-        let back = decode(&encode(&env).unwrap()).unwrap();
-        let Wire::Send { payload: Payload::Value(got), .. } = back.body else { panic!("not a send") };
+        let frame = Frame { from: "a".into(), items: vec![encode(&body).unwrap(), encode(&body).unwrap()] };
+        let back = decode_frame(&encode_frame(&frame)).unwrap();
+        assert_eq!((back.from.as_str(), back.items.len()), ("a", 2));
+        let Some(Wire::Send { payload: Payload::Value(got), .. }) = decode(&back.items[1]) else {
+            panic!("not a send")
+        };
         assert_eq!(got, v);
-        assert!(decode(b"\xff\xff\xff").is_none());
+        assert!(decode_frame(b"\xff\xff\xff").is_none());
+        assert!(decode(&Item(vec![0xff, 0xff])).is_none());
     }
 }

@@ -4,6 +4,7 @@
 //! - [`CallError`]: a call into a guest failed (with [`LimitExceeded`] and [`CapabilityDenied`]);
 //! - [`ProcessError`]: a process operation failed (spawn, send, register, link, ...);
 //! - [`DeployError`] and [`CommandError`]: a deployment or a CLI command cannot start;
+//! - [`ClusterError`]: a host cannot join a cluster;
 //! - [`ConvertError`]: a value does not fit a WIT type (defined beside the conversion, re-exported here).
 //!
 //! `Display` is always the bare message: it is what a guest, a Lua `err` value or an EXIT error carries. What the
@@ -11,11 +12,13 @@
 //! as `hint:` lines and never sent to guests.
 
 mod call;
+mod cluster;
 mod deploy;
 mod load;
 mod process;
 
 pub use call::{CallError, CapabilityDenied, LimitExceeded};
+pub use cluster::ClusterError;
 pub use deploy::{CommandError, DeployError};
 pub use load::{Diagnostic, LoadError};
 pub use process::ProcessError;
@@ -52,8 +55,8 @@ impl Hinted for DeployError {
     }
 }
 
-impl Hinted for crate::cluster::ClusterError {
+impl Hinted for ClusterError {
     fn hint(&self) -> Option<String> {
-        crate::cluster::ClusterError::hint(self)
+        ClusterError::hint(self)
     }
 }

@@ -119,6 +119,14 @@ pub enum ProcessError {
         /// The limit.
         max: usize,
     },
+    /// Too much waits to be sent to another node: the connection does not keep up.
+    #[error("the connection to node `{node}` is busy: {bytes} bytes wait to be sent (`cluster.max_outbox_bytes`)")]
+    NodeBusy {
+        /// The node.
+        node: String,
+        /// How much waits.
+        bytes: usize,
+    },
     /// Another node refused the operation (a remote spawn): its error, with its kind.
     #[error("{message}")]
     Remote {
@@ -128,6 +136,12 @@ pub enum ProcessError {
         kind: &'static str,
         /// The error text there.
         message: String,
+    },
+    /// The registry scope needs consensus, which is not built yet.
+    #[error("registry scope {scope} is not supported yet (use LOCAL or EVENTUAL)")]
+    ScopeNotSupported {
+        /// The scope.
+        scope: &'static str,
     },
     /// The caller itself was terminated (a client whose linked process failed).
     #[error("this process was terminated: {reason}")]
@@ -152,12 +166,14 @@ impl ProcessError {
             | ProcessError::BadName { .. }
             | ProcessError::ReservedTopic { .. }
             | ProcessError::BadPayload { .. }
-            | ProcessError::MessageTooLarge { .. } => kind::INVALID,
+            | ProcessError::MessageTooLarge { .. }
+            | ProcessError::ScopeNotSupported { .. } => kind::INVALID,
             ProcessError::Remote { kind, .. } => kind,
             ProcessError::MaxProcesses { .. }
             | ProcessError::QueueFull { .. }
             | ProcessError::MailboxFull { .. }
             | ProcessError::NoConnection { .. }
+            | ProcessError::NodeBusy { .. }
             | ProcessError::Init(CallError::NoSlot { .. }) => kind::UNAVAILABLE,
             ProcessError::NameTaken { .. } => kind::ALREADY_EXISTS,
             ProcessError::Terminated { .. } => kind::CANCELED,

@@ -124,6 +124,12 @@ impl Host {
         self.inner.system.is_alive(pid.as_str())
     }
 
+    /// Terminates every live process (not the clients) with `reason`, as dropping the host would; returns how many
+    /// there were. `wippy start` on a cluster node uses it for the processes other nodes started there.
+    pub fn terminate_all(&self, reason: &str) -> usize {
+        self.inner.system.terminate_all(reason)
+    }
+
     /// How many processes and clients are alive.
     pub fn process_count(&self) -> usize {
         self.inner.system.count()

@@ -33,7 +33,7 @@ pub(crate) enum ProcMsg {
     Step,
 }
 
-// Never crosses nodes: the cluster carries its own messages (`crate::cluster`).
+// Never crosses nodes: the cluster carries its own messages (module `cluster`).
 impl ractor::Message for ProcMsg {}
 
 /// The actor handler; its state is [`ProcState`].

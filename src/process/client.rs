@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::lifecycle::Identity;
 use super::mailbox::{Event, Inbox, Message, Payload, Received};
 use super::spawn::SpawnRequest;
-use super::{describe, Pid, SpawnOptions, System};
+use super::{describe, Pid, Scope, SpawnOptions, System};
 use crate::error::ProcessError;
 use crate::security::SecurityContext;
 use crate::value::Value;
@@ -178,6 +178,11 @@ impl Client {
     /// Registers `name` for `pid`.
     pub fn register(&self, name: &str, pid: &Pid) -> Result<(), ProcessError> {
         self.system().register(name, pid.as_str())
+    }
+
+    /// Registers `name` for `pid` in a registry scope: [`Scope::Eventual`] makes it cluster-wide (SPEC §8).
+    pub fn register_in(&self, name: &str, pid: &Pid, scope: Scope) -> Result<(), ProcessError> {
+        self.system().register_in(name, pid.as_str(), scope)
     }
 
     /// The PID registered as `name`.

@@ -138,6 +138,6 @@ pub(super) fn finalize(system: &System, record: &Record, value: Value, error: Op
             remote.exit_signal(&l, &record.pid, ExitSignal::Link(error.clone()));
         }
     }
-    system.names.release(&record.pid, names);
-    system.groups.release(&record.pid, groups);
+    system.release_names(&record.pid, names);
+    system.release_groups(&record.pid, groups);
 }

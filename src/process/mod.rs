@@ -36,6 +36,7 @@ mod system;
 pub use client::Client;
 pub use guest::MAX_CALL_DEPTH;
 pub use mailbox::{Event, Exit, Message, Payload, Received};
+pub use names::Scope;
 pub use pid::Pid;
 
 pub(crate) use budget::{default_memory_budget, MemoryBudget};
@@ -44,7 +45,7 @@ pub(crate) use hosts::{HostLimits, ProcessHost};
 pub(crate) use lifecycle::Identity;
 pub(crate) use mailbox::{Inbox, MailboxBounds};
 pub(crate) use record::Record;
-pub(crate) use remote::{ExitSignal, Remote, RemoteSpawn};
+pub(crate) use remote::{ExitSignal, Remote, RemoteSpawn, Shared};
 pub(crate) use spawn::SpawnRequest;
 pub(crate) use system::System;
 

@@ -1,6 +1,6 @@
 //! The port through which the process system reaches processes on other nodes of a cluster (SPEC §8).
 //!
-//! The process model knows no network: when a host joins a cluster, the cluster layer ([`crate::cluster`]) installs
+//! The process model knows no network: when a host joins a cluster, the cluster layer (module `cluster`) installs
 //! a [`Remote`] in the [`System`](super::System), and every operation whose PID or host names another node
 //! (`{b@app:processes|0x1f}`, `b@app:processes`) goes through it instead of the process table. Operations on local
 //! PIDs never touch it.
@@ -67,6 +67,20 @@ pub(crate) trait Remote: Send + Sync + 'static {
     /// Delivers an event of a local process (EXIT to a monitor, LINK_DOWN to a link) to a process on another node.
     /// `event` is `None` for the normal exit of a linked process: the link is only removed there.
     fn exit_signal(&self, to: &Pid, from: &Pid, kind: ExitSignal);
+    /// Publishes (`present`) or withdraws a cluster-wide name or group membership of a local process.
+    fn share(&self, item: Shared, present: bool);
+    /// The process on another connected node that holds the EVENTUAL name `name`, as the cluster resolved it.
+    fn name(&self, name: &str) -> Option<Pid>;
+    /// The members of `group` on other connected nodes.
+    fn members(&self, group: &str) -> Vec<Pid>;
+}
+
+/// Something of a local process the whole cluster sees.
+pub(crate) enum Shared {
+    /// An EVENTUAL name.
+    Name(String, Pid),
+    /// A group membership.
+    Member(String, Pid),
 }
 
 /// What a local process's end means to a process on another node.

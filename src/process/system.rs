@@ -74,6 +74,11 @@ impl System {
         self.cluster.set((Arc::from(node), remote)).is_ok()
     }
 
+    /// The way to the other nodes, once the host joined a cluster.
+    pub(crate) fn remote(&self) -> Option<&Arc<dyn Remote>> {
+        self.cluster.get().map(|(_, r)| r)
+    }
+
     /// This node's name, once the host joined a cluster.
     pub(crate) fn node(&self) -> Option<&str> {
         self.cluster.get().map(|(n, _)| &**n)
@@ -96,6 +101,14 @@ impl System {
             Ok(Place::Remote(r)) => Some(r),
             _ => None,
         }
+    }
+
+    /// The PID of `name` when it is an EVENTUAL name held on another node (not a PID, not a local name).
+    fn remote_name(&self, name: &str) -> Option<Pid> {
+        if name.starts_with('{') {
+            return None;
+        }
+        self.lookup(name).filter(|p| self.remote_of(p).is_some())
     }
 
     /// A fresh PID on `host`.
@@ -147,7 +160,7 @@ impl System {
 
     /// Terminates the process `dest` names (a PID or a name), or says why there is none.
     pub(crate) fn terminate_named(&self, dest: &str, reason: Value) -> Result<(), ProcessError> {
-        if let Some(pid) = Pid::parse(dest) {
+        if let Some(pid) = Pid::parse(dest).or_else(|| self.remote_name(dest)) {
             if let Place::Remote(remote) = self.place(&pid)? {
                 return remote.terminate(&pid, reason);
             }
@@ -226,7 +239,7 @@ impl System {
         reason: Value,
         timeout: Option<Duration>,
     ) -> Result<(), ProcessError> {
-        if let Some(p) = Pid::parse(pid) {
+        if let Some(p) = Pid::parse(pid).or_else(|| self.remote_name(pid)) {
             if let Place::Remote(remote) = self.place(&p)? {
                 return remote.cancel(from, &p, reason, timeout);
             }
@@ -273,6 +286,9 @@ impl System {
             }
         } else {
             let pid = self.lookup(dest).ok_or_else(|| ProcessError::UnknownName { name: dest.to_owned() })?;
+            if let Some(remote) = self.remote_of(&pid) {
+                return remote.send(message.from.as_ref(), &pid, &message.topic, message.payload);
+            }
             match self.table.get(&pid) {
                 Some(r) => r.mailbox.message(message).map_err(|full| mailbox_full(pid.as_str(), full)),
                 None => Err(ProcessError::NoProcess { pid: pid.to_string() }),
@@ -282,12 +298,20 @@ impl System {
 
     /// Terminates every live process (the host is going away). Participants without an actor end normally.
     pub(crate) fn shutdown(&self) {
+        self.terminate_all("terminated: the host shut down");
+    }
+
+    /// Terminates every live process with `reason`; returns how many there were.
+    pub(crate) fn terminate_all(&self, reason: &str) -> usize {
         let records: Vec<Arc<Record>> = self.table.iter().map(|e| e.value().clone()).collect();
+        let mut n = 0;
         for r in records {
             if r.host.is_some() {
-                self.kill(&r, Value::from("terminated: the host shut down"));
+                self.kill(&r, Value::from(reason));
+                n += 1;
             }
         }
+        n
     }
 }
 

@@ -30,7 +30,7 @@ pub type Map = IndexMap<String, Value>;
 /// A dynamically typed value: nil, bool, integer, float, string, bytes, list, map or error.
 ///
 /// Its serde form is exact and tagged (every variant keeps its type): it is what crosses between the nodes of a
-/// cluster ([`crate::cluster`], encoded with postcard). JSON for users goes through [`Value::to_json`] instead.
+/// cluster (module `cluster`, encoded with postcard). JSON for users goes through [`Value::to_json`] instead.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// The absent value (`nil` in Lua, `null` in JSON, `none` for a WIT option).

@@ -22,6 +22,8 @@ const LAYERS: &[(&str, usize)] = &[
     ("registry", 7),
     // the process model
     ("process", 10),
+    // the cluster: the process model across nodes
+    ("cluster", 15),
     // the engines
     ("wasm", 20),
     ("lua", 20),

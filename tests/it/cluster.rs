@@ -1,7 +1,9 @@
 //! The cluster (SPEC §8, `docs/cluster.md`): several hosts in this test process, each a node on loopback with
-//! ports the OS picks, running one project. Remote spawn with EXIT values and errors, message order across nodes,
-//! monitors, links and LINK_DOWN across nodes, terminate and cancel of remote PIDs, `noconnection` when a node is
-//! lost, and a node with another secret kept out.
+//! ports the OS picks, running one project. Remote spawn with EXIT values, errors and the security context (from
+//! Rust, Lua and WASM), message order across nodes, monitors, links and LINK_DOWN across nodes, terminate and cancel
+//! of remote PIDs, `noconnection` when a node is lost, EVENTUAL names and groups across nodes with conflict
+//! resolution, a node with another secret kept out, and two `wippy start` processes plus a `wippy run` joining by
+//! flags.
 
 use std::time::{Duration, Instant};
 
@@ -11,20 +13,32 @@ use crate::support::Project;
 
 const DEADLINE: Duration = Duration::from_secs(15);
 
+const INDEX: &str = concat!(
+    "namespace: t\nentries:\n",
+    "  - name: processes\n    kind: process.host\n    host: {workers: 4, max_processes: 100}\n",
+    "  - name: terminal\n    kind: terminal.host\n",
+    "  - name: double\n    kind: process.lua\n    source: file://double.lua\n    method: main\n",
+    "  - name: fail\n    kind: process.lua\n    source: file://fail.lua\n    method: main\n",
+    "  - name: echo\n    kind: process.lua\n    source: file://echo.lua\n    method: main\n",
+    "    modules: [time]\n",
+    "  - name: coordinator\n    kind: process.lua\n    source: file://coordinator.lua\n    method: main\n",
+    "  - name: whoami\n    kind: process.lua\n    source: file://whoami.lua\n    method: main\n",
+    "    modules: [security]\n",
+);
+
 fn project() -> Project {
+    let wasm = [
+        crate::support::wasm_fn("compute_worker", "compute.wasm", "compute", "")
+            .replace("kind: function.wasm", "kind: process.wasm"),
+        crate::support::wasm_fn("spawn_child", "procs.wasm", "spawn-child", "    imports: [wippy:process]\n")
+            .replace("kind: function.wasm", "kind: process.wasm"),
+    ]
+    .concat();
+    let index = format!("{INDEX}  - name: wasm\n    kind: fs.directory\n    directory: \"{{wasm}}\"\n{wasm}");
     Project::with_files(&[
-        (
-            "src/_index.yaml",
-            concat!(
-                "namespace: t\nentries:\n",
-                "  - name: processes\n    kind: process.host\n    host: {workers: 4, max_processes: 100}\n",
-                "  - name: double\n    kind: process.lua\n    source: file://double.lua\n    method: main\n",
-                "  - name: fail\n    kind: process.lua\n    source: file://fail.lua\n    method: main\n",
-                "  - name: echo\n    kind: process.lua\n    source: file://echo.lua\n    method: main\n",
-                "    modules: [time]\n",
-                "  - name: coordinator\n    kind: process.lua\n    source: file://coordinator.lua\n    method: main\n",
-            ),
-        ),
+        ("src/_index.yaml", &index),
+        ("src/double.lua", "function main(x) return x * 2 end\n"),
+        ("src/whoami.lua", "function main() local a = security.actor() return a and a:id() end\n"),
         (
             "src/coordinator.lua",
             concat!(
@@ -36,7 +50,6 @@ fn project() -> Project {
                 "end\n",
             ),
         ),
-        ("src/double.lua", "function main(x) return x * 2 end\n"),
         ("src/fail.lua", "function main(code) error({code = code, why = \"asked to\"}) end\n"),
         (
             "src/echo.lua",
@@ -104,6 +117,19 @@ async fn a_remote_spawn_returns_its_exit_value() {
     assert_eq!(pid.node(), Some("b"));
     let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
     assert_eq!((exit.from, exit.value, exit.error), (pid, Value::Int(42), None));
+    // The security context travels with the spawn.
+    let pid = c
+        .spawn_as(
+            wippy::SecurityContext::actor("alice"),
+            "t:whoami",
+            "b@t:processes",
+            vec![],
+            wippy::SpawnOptions { monitor: true, link: false },
+        )
+        .await
+        .expect("spawns on b");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!((exit.from, exit.value), (pid, Value::from("alice")));
     // A bare host, or this node's own name, is local.
     let local = c.spawn("t:double", "a@t:processes", vec![Value::Int(1)]).await.expect("spawns here");
     assert_eq!(local.node(), Some("a"));
@@ -123,6 +149,20 @@ async fn lua_processes_spawn_and_monitor_on_other_nodes() {
         (m["from"].as_str(), m["kind"].as_str(), &m["value"]),
         (Some(child.as_str()), Some("pid.exit"), &Value::Int(42))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasm_processes_spawn_and_monitor_on_other_nodes() {
+    let (_p, a, _b) = two_nodes().await;
+    let mut c = a.client();
+    let args = vec!["t:compute_worker".into(), "b@t:processes".into(), "[6, 7]".into()];
+    c.spawn_monitored("t:spawn_child", "t:processes", args).await.expect("spawns");
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    let text = exit.value.as_str().unwrap_or_else(|| panic!("JSON text: {exit:?}")).to_owned();
+    let child_exit = Value::from_json(&text).expect("JSON");
+    assert_eq!(child_exit.get("type"), Some(&Value::from("EXIT")));
+    assert_eq!(child_exit.get("value"), Some(&Value::Int(42)));
+    assert!(child_exit.get("from").and_then(Value::as_str).is_some_and(|p| p.starts_with("{b@")), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,21 +318,53 @@ fn two_wippy_start_processes_join_by_flag() {
             .spawn()
             .expect("wippy start runs")
     };
-    let mut a = start("a", None);
-    let mut a_lines = crate::support::StderrLines::of(&mut a);
+    // Killed if the test fails half-way, so no node outlives it.
+    struct Node(std::process::Child);
+    impl Drop for Node {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut a = Node(start("a", None));
+    let mut a_lines = crate::support::StderrLines::of(&mut a.0);
     a_lines.wait_for("wippy: node `a` listening on");
     let line = a_lines.seen.last().expect("a line").clone();
     let addr = line.rsplit(' ').next().expect("an address").to_owned();
-    let mut b = start("b", Some(&addr));
-    let mut b_lines = crate::support::StderrLines::of(&mut b);
+    let mut b = Node(start("b", Some(&addr)));
+    let mut b_lines = crate::support::StderrLines::of(&mut b.0);
     b_lines.wait_for("wippy: node `a` joined");
     a_lines.wait_for("wippy: node `b` joined");
+    // A short-lived node: `wippy run` joins through a, runs a coordinator that spawns on b, and leaves.
+    let run = Command::new(env!("CARGO_BIN_EXE_wippy"))
+        .args([
+            "-C",
+            &dir,
+            "run",
+            "--node",
+            "t1",
+            "--listen",
+            "127.0.0.1:0",
+            "--join",
+            &addr,
+            "-x",
+            "t:coordinator",
+            "b",
+        ])
+        .env("WIPPY_CLUSTER_SECRET", "s3cret")
+        .output()
+        .expect("wippy run runs");
+    let printed = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{printed}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(printed.contains("\"value\": 42") && printed.contains("{b@t:processes|"), "{printed}");
+    a_lines.wait_for("wippy: node `t1` joined");
+    a_lines.wait_for("wippy: node `t1` left");
     let term = |c: &std::process::Child| Command::new("kill").args(["-TERM", &c.id().to_string()]).status();
-    assert!(term(&b).expect("kill runs").success());
+    assert!(term(&b.0).expect("kill runs").success());
     a_lines.wait_for("wippy: node `b` left");
-    assert_eq!(b.wait().expect("exits").code(), Some(0));
-    assert!(term(&a).expect("kill runs").success());
-    assert_eq!(a.wait().expect("exits").code(), Some(0));
+    assert_eq!(b.0.wait().expect("exits").code(), Some(0));
+    assert!(term(&a.0).expect("kill runs").success());
+    assert_eq!(a.0.wait().expect("exits").code(), Some(0));
 
     let out = Command::new(env!("CARGO_BIN_EXE_wippy"))
         .args(["-C", &dir, "start", "--node", "c"])
@@ -320,4 +392,90 @@ fn the_cluster_block_of_wippy_yaml_is_checked_with_positions() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(".wippy.yaml:5:") && err.contains("unknown field `join` in `cluster.membership`"), "{err}");
     assert!(err.contains("hint: known fields:") && err.contains("join_addrs"), "{err}");
+}
+
+/// Polls `f` until it returns `Some`, or fails after the deadline with `what`.
+async fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "{what} did not happen in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eventual_names_are_seen_everywhere_and_freed_when_their_holder_ends() {
+    let (_p, a, b) = two_nodes().await;
+    let ca = a.client();
+    let echo = ca.spawn("t:echo", "t:processes", vec![]).await.expect("spawns on a");
+    ca.register_in("svc", &echo, wippy::Scope::Eventual).expect("registers");
+    ca.register_in("mine", &echo, wippy::Scope::Local).expect("registers");
+    let mut cb = b.client();
+    let seen = until("the name reaching b", || cb.lookup("svc")).await;
+    assert_eq!(seen, echo);
+    assert_eq!(cb.lookup("mine"), None, "a LOCAL name stays on its node");
+    // Sends by name cross nodes.
+    cb.send("svc", "ping", 1).expect("sends by name");
+    let m = tokio::time::timeout(DEADLINE, cb.next_message()).await.expect("in time").expect("a reply");
+    assert_eq!((m.topic.as_str(), m.payload.to_value()), ("ping", Value::Int(1)));
+    // The name is taken cluster-wide.
+    let other = cb.spawn("t:echo", "t:processes", vec![]).await.expect("spawns on b");
+    let e = cb.register_in("svc", &other, wippy::Scope::Eventual).expect_err("taken on a");
+    assert_eq!(e.kind(), "AlreadyExists", "{e}");
+    let e = cb.register_in("x", &other, wippy::Scope::Consistent).expect_err("needs consensus");
+    assert_eq!(e.to_string(), "registry scope CONSISTENT is not supported yet (use LOCAL or EVENTUAL)");
+    // The holder ends: the name is free everywhere.
+    ca.terminate(&echo);
+    until("the name leaving b", || cb.lookup("svc").is_none().then_some(())).await;
+    cb.register_in("svc", &other, wippy::Scope::Eventual).expect("free again");
+    let moved = until("the new holder reaching a", || ca.lookup("svc")).await;
+    assert_eq!(moved, other);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_conflict_after_a_partition_is_resolved_the_same_everywhere() {
+    let p = project();
+    let a = node(&p, "a", &[]).await;
+    let b = node(&p, "b", &[]).await;
+    let (ca, mut cb) = (a.client(), b.client());
+    let on_a = ca.spawn("t:echo", "t:processes", vec![]).await.expect("spawns");
+    ca.register_in("leader", &on_a, wippy::Scope::Eventual).expect("registers on a");
+    // b's client holds the name itself, so it sees the loser's message.
+    let on_b = cb.pid().clone();
+    cb.register_in("leader", &on_b, wippy::Scope::Eventual).expect("registers on b, alone");
+    b.cluster().expect("joined").contact(a.cluster().expect("joined").listen_addr());
+    connected(&[&a, &b]).await;
+    // a registered first (or in the same millisecond, and `a` sorts first): a's holder keeps the name.
+    until("b to see a's holder", || (cb.lookup("leader") == Some(on_a.clone())).then_some(())).await;
+    assert_eq!(ca.lookup("leader"), Some(on_a.clone()));
+    let m = tokio::time::timeout(DEADLINE, cb.next_message()).await.expect("in time").expect("the loser's message");
+    assert_eq!(m.topic, "@name.lost");
+    assert_eq!(
+        m.payload.to_value(),
+        Value::map([("name", Value::from("leader")), ("holder", Value::from(on_a.as_str()))])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_span_nodes() {
+    let (_p, a, b) = two_nodes().await;
+    let mut ca = a.client();
+    let cb = b.client();
+    let on_a = ca.spawn("t:echo", "t:processes", vec![]).await.expect("spawns");
+    let on_b = cb.spawn("t:echo", "t:processes", vec![]).await.expect("spawns");
+    ca.join("workers", &on_a).expect("joins");
+    cb.join("workers", &on_b).expect("joins");
+    until("both members on a", || (ca.members("workers").len() == 2).then_some(())).await;
+    until("both members on b", || (cb.members("workers").len() == 2).then_some(())).await;
+    assert_eq!(ca.members("workers"), vec![on_a.clone(), on_b.clone()]);
+    assert_eq!(ca.broadcast("workers", "hi", 5).expect("broadcasts"), 2);
+    for _ in 0..2 {
+        let m = tokio::time::timeout(DEADLINE, ca.next_message()).await.expect("in time").expect("an echo");
+        assert_eq!((m.topic.as_str(), m.payload.to_value()), ("hi", Value::Int(5)));
+    }
+    cb.terminate(&on_b);
+    until("b's member to leave", || (ca.members("workers") == vec![on_a.clone()]).then_some(())).await;
 }

@@ -1,11 +1,13 @@
 //! `process.registry`: `register(name, pid?, scope?)`, `lookup(name)`, `unregister(name)` and the scope constants
-//! `LOCAL`, `CONSISTENT`, `EVENTUAL`, `STRONG` (SPEC §5.4; on one host every scope behaves as `LOCAL`).
+//! `LOCAL`, `CONSISTENT`, `EVENTUAL`, `STRONG` (SPEC §5.4; on one host every scope behaves as `LOCAL`; in a
+//! cluster EVENTUAL names are cluster-wide and CONSISTENT / STRONG are not supported yet, SPEC §8).
 
 use mlua::{Lua, Table, Value as LuaValue};
 
 use super::outcome;
 use crate::lua::invocation::current;
 use crate::lua::modules::errors::fail;
+use crate::process::Scope;
 use crate::value::kind;
 
 /// The `process.registry` table.
@@ -13,10 +15,13 @@ pub(super) fn table(lua: &Lua) -> mlua::Result<Table> {
     let registry = lua.create_table()?;
     registry.set(
         "register",
-        lua.create_function(|lua, (name, pid, _scope): (String, Option<String>, Option<i64>)| {
+        lua.create_function(|lua, (name, pid, scope): (String, Option<String>, Option<i64>)| {
             let ctx = current()?;
             let pid = pid.unwrap_or_else(|| ctx.proc().record.pid.to_string());
-            outcome(lua, ctx.system().register(&name, &pid))
+            let Some(scope) = Scope::from_number(scope.unwrap_or(0)) else {
+                return fail(lua, kind::INVALID, "unknown registry scope: use LOCAL, CONSISTENT, EVENTUAL or STRONG");
+            };
+            outcome(lua, ctx.system().register_in(&name, &pid, scope))
         })?,
     )?;
     registry.set(

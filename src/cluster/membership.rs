@@ -12,9 +12,11 @@
 //! - a session that is ready becomes a peer once the stub of the peer's agent is found among the session's children
 //!   (ractor_cluster creates one stub per remote actor it is told about); then `node.up`;
 //! - a session that closes, or a peer the failure detector declares dead, is `node.down`: the session is stopped and
-//!   [`Node::node_down`] fires `noconnection` everywhere. A node that comes back is dialled again.
+//!   [`Node::node_down`] fires `noconnection` everywhere. A node that comes back is dialled again;
+//! - every second (gossip only wakes the task on changes) a dial that has not led to a session is retried, and
+//!   monitors of remote processes whose local watcher has ended are forgotten.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -29,6 +31,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::node::{KeyOp, Node};
 use super::{ClusterConfig, ClusterError};
+
+/// How long a dial may go without a session before the node is dialled again.
+const DIAL_RETRY: Duration = Duration::from_secs(1);
 
 /// The agent actor: what peers send arrives here, one message at a time.
 struct Agent;
@@ -204,7 +209,7 @@ pub(super) async fn start(node: Arc<Node>, config: &ClusterConfig) -> Result<Mem
         failure_timeout: config.failure_timeout,
         live: BTreeMap::new(),
         sessions: HashMap::new(),
-        dialling: HashSet::new(),
+        dialling: HashMap::new(),
         waiting: Vec::new(),
     };
     let task = tokio::spawn(follower.run(live, sessions));
@@ -233,8 +238,8 @@ struct Follower {
     live: BTreeMap<String, LiveNode>,
     /// The session each connected peer uses.
     sessions: HashMap<String, NodeServerSessionInformation>,
-    /// Peers being dialled.
-    dialling: HashSet<String>,
+    /// Peers being dialled, since when (dialled again after [`DIAL_RETRY`] without a session).
+    dialling: HashMap<String, Instant>,
     /// Ready sessions whose peer's agent is not known (or its stub not there) yet, with when they became ready.
     waiting: Vec<(NodeServerSessionInformation, Instant)>,
 }
@@ -247,6 +252,8 @@ impl Follower {
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(25));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut housekeeping = tokio::time::interval(DIAL_RETRY);
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.read_live(&live.borrow_and_update());
         loop {
             tokio::select! {
@@ -263,6 +270,12 @@ impl Follower {
                     None => return,
                 },
                 _ = tick.tick(), if !self.waiting.is_empty() => {}
+                _ = housekeeping.tick() => {
+                    // Gossip only wakes us on changes: a dial that failed is retried here, and monitors whose
+                    // local watcher is gone are forgotten.
+                    self.dial_missing();
+                    self.node.forget_dead_watchers();
+                }
             }
             self.adopt_waiting();
         }
@@ -290,20 +303,7 @@ impl Follower {
             }
             self.node.node_down(&name);
         }
-        for (name, n) in &self.live {
-            let connected = self.sessions.contains_key(name) || self.node.is_connected(name);
-            if !connected && me < *name && !self.dialling.contains(name) {
-                self.dialling.insert(name.clone());
-                let server = self.server.clone();
-                let addr = n.tcp;
-                let peer = name.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = ractor_cluster::client_connect(&server, addr).await {
-                        tracing::debug!(%peer, %addr, error = %e, "could not dial the node");
-                    }
-                });
-            }
-        }
+        self.dial_missing();
     }
 
     /// A session closed: if it was a peer's, the peer is down (and may be dialled again).
@@ -315,21 +315,26 @@ impl Follower {
             self.sessions.remove(&name);
             self.node.node_down(&name);
         }
-        self.redial();
+        self.dial_missing();
     }
 
-    /// Dials live nodes without a session (after a session closed while the gossip still lists the node).
-    fn redial(&mut self) {
+    /// Dials every live node this one should dial (its name sorts after ours) that has no session, unless a dial
+    /// to it started less than [`DIAL_RETRY`] ago.
+    fn dial_missing(&mut self) {
         let me = self.node.name().to_owned();
         for (name, n) in &self.live {
-            if !self.sessions.contains_key(name) && me < *name && !self.dialling.contains(name) {
-                self.dialling.insert(name.clone());
-                let server = self.server.clone();
-                let addr = n.tcp;
-                tokio::spawn(async move {
-                    let _ = ractor_cluster::client_connect(&server, addr).await;
-                });
+            let connected = self.sessions.contains_key(name) || self.node.is_connected(name);
+            let recent = self.dialling.get(name).is_some_and(|t| t.elapsed() < DIAL_RETRY);
+            if connected || me >= *name || recent {
+                continue;
             }
+            self.dialling.insert(name.clone(), Instant::now());
+            let (server, addr, peer) = (self.server.clone(), n.tcp, name.clone());
+            tokio::spawn(async move {
+                if let Err(e) = ractor_cluster::client_connect(&server, addr).await {
+                    tracing::debug!(%peer, %addr, error = %e, "could not dial the node");
+                }
+            });
         }
     }
 

@@ -275,6 +275,12 @@ impl Node {
         (self.events)(NodeEvent::Down(node.to_owned()));
     }
 
+    /// Drops the monitors of remote processes whose local watcher has ended (its EXIT has nobody to reach).
+    pub(super) fn forget_dead_watchers(&self) {
+        let Some(system) = self.system.upgrade() else { return };
+        lock(&self.watches).retain(|(watcher, _)| system.is_alive(watcher.as_str()));
+    }
+
     /// Sends `body` to `node`.
     fn post(&self, node: &str, body: Wire) -> Result<(), ProcessError> {
         let peer = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(node).cloned();
@@ -318,88 +324,49 @@ impl Node {
 
     /// Handles one message from `peer`.
     fn handle(self: &Arc<Self>, system: &Arc<System>, peer: &str, body: Wire) {
-        let peer = peer.to_owned();
-        let pid = |text: &str| Pid::parse(text);
         match body {
             Wire::Send { from, to, topic, payload } => {
-                let from = from.as_deref().and_then(pid);
+                let from = from.as_deref().and_then(Pid::parse);
                 if let Err(e) = system.send(from.as_ref(), &to, &topic, payload) {
                     tracing::debug!(to, error = %e, "a message from node `{peer}` was not delivered");
                 }
             }
-            Wire::Spawn { id, parent, monitor, link, host, entry, args, context } => {
-                let node = self.clone();
-                let system = system.clone();
-                tokio::spawn(async move {
-                    let parent = parent.as_deref().and_then(Pid::parse);
-                    let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                    let mut req = SpawnRequest::new(&entry, &host, args, Arc::new(context));
-                    if let Some(p) = &parent {
-                        req = req.child_of(p, SpawnOptions { monitor, link });
-                    }
-                    let (n, a, to) = (node.clone(), answered.clone(), peer.clone());
-                    req.announce = Some(Box::new(move |child: &Pid| {
-                        a.store(true, Ordering::Relaxed);
-                        let _ = n.post(&to, Wire::Spawned { id, result: Ok(child.to_string()) });
-                    }));
-                    if let Err(e) = system.spawn(req).await {
-                        if !answered.load(Ordering::Relaxed) {
-                            let result = Err((e.kind().to_owned(), e.to_string()));
-                            let _ = node.post(&peer, Wire::Spawned { id, result });
-                        }
-                    }
-                });
-            }
-            Wire::Spawned { id, result } => {
-                let Some(p) = lock(&self.pending).remove(&id) else { return };
-                let result = match result {
-                    Ok(text) => match Pid::parse(&text) {
-                        Some(child) => {
-                            self.attach_remote_child(system, p.parent.as_ref(), &child);
-                            Ok(child)
-                        }
-                        None => Err(ProcessError::BadPid { text }),
-                    },
-                    Err((k, message)) => Err(ProcessError::Remote { node: peer, kind: kind::intern(&k), message }),
-                };
-                let _ = p.reply.send(result);
-            }
+            spawn @ Wire::Spawn { .. } => self.spawn_here(system, peer, spawn),
+            Wire::Spawned { id, result } => self.spawned(system, peer, id, result),
             Wire::Monitor { watcher, target } => {
-                let Some(w) = pid(&watcher) else { return };
+                let Some(w) = Pid::parse(&watcher) else { return };
                 if !system.add_remote_monitor(&w, &target) {
                     let error =
                         Value::from("no such process: it had already exited (or never existed) when it was monitored");
-                    let _ = self.post(
-                        &peer,
-                        Wire::Exit {
-                            to: watcher,
-                            from: target,
-                            value: Value::Nil,
-                            error: Some(error),
-                            at_ms: now_ms(),
-                        },
-                    );
+                    let exit = Wire::Exit {
+                        to: watcher,
+                        from: target,
+                        value: Value::Nil,
+                        error: Some(error),
+                        at_ms: now_ms(),
+                    };
+                    let _ = self.post(peer, exit);
                 }
             }
             Wire::Unmonitor { watcher, target } => {
-                if let Some(w) = pid(&watcher) {
+                if let Some(w) = Pid::parse(&watcher) {
                     system.unmonitor(&w, &target);
                 }
             }
             Wire::Link { remote, local } => {
-                let Some(r) = pid(&remote) else { return };
+                let Some(r) = Pid::parse(&remote) else { return };
                 if !system.add_remote_link(&r, &local) {
                     let error = Value::from(format!("no such process: {local} is not alive"));
-                    let _ = self.post(&peer, Wire::LinkExit { to: remote, from: local, error: Some(error) });
+                    let _ = self.post(peer, Wire::LinkExit { to: remote, from: local, error: Some(error) });
                 }
             }
             Wire::Unlink { remote, local } => {
-                if let (Some(r), Some(record)) = (pid(&remote), system.record(&local)) {
+                if let (Some(r), Some(record)) = (Pid::parse(&remote), system.record(&local)) {
                     record.ctl().links.retain(|p| p != &r);
                 }
             }
             Wire::Cancel { from, to, reason, timeout_ms } => {
-                let from = from.as_deref().and_then(pid);
+                let from = from.as_deref().and_then(Pid::parse);
                 let timeout = timeout_ms.map(Duration::from_millis);
                 if let Err(e) = system.cancel(from.as_ref(), &to, reason, timeout) {
                     tracing::debug!(to, error = %e, "a cancel from node `{peer}` found no process");
@@ -407,17 +374,58 @@ impl Node {
             }
             Wire::Terminate { to, reason } => system.terminate(&to, reason),
             Wire::Exit { to, from, value, error, at_ms } => {
-                let (Some(w), Some(f)) = (pid(&to), pid(&from)) else { return };
+                let (Some(w), Some(f)) = (Pid::parse(&to), Pid::parse(&from)) else { return };
                 lock(&self.watches).remove(&(w, f.clone()));
                 let at = UNIX_EPOCH + Duration::from_millis(at_ms);
                 let exit = Exit { from: f.clone(), value, error, at };
                 system.deliver_exit_signal(&to, &f, ExitSignal::Exit(Event::Exit(exit)));
             }
             Wire::LinkExit { to, from, error } => {
-                let Some(f) = pid(&from) else { return };
+                let Some(f) = Pid::parse(&from) else { return };
                 system.deliver_exit_signal(&to, &f, ExitSignal::Link(error));
             }
         }
+    }
+
+    /// Spawns what `peer` asked for ([`Wire::Spawn`]); the answer goes back before the child runs.
+    fn spawn_here(self: &Arc<Self>, system: &Arc<System>, peer: &str, spawn: Wire) {
+        let Wire::Spawn { id, parent, monitor, link, host, entry, args, context } = spawn else { return };
+        let (node, system, peer) = (self.clone(), system.clone(), peer.to_owned());
+        tokio::spawn(async move {
+            let parent = parent.as_deref().and_then(Pid::parse);
+            let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut req = SpawnRequest::new(&entry, &host, args, Arc::new(context));
+            if let Some(p) = &parent {
+                req = req.child_of(p, SpawnOptions { monitor, link });
+            }
+            let (n, a, to) = (node.clone(), answered.clone(), peer.clone());
+            req.announce = Some(Box::new(move |child: &Pid| {
+                a.store(true, Ordering::Relaxed);
+                let _ = n.post(&to, Wire::Spawned { id, result: Ok(child.to_string()) });
+            }));
+            if let Err(e) = system.spawn(req).await {
+                if !answered.load(Ordering::Relaxed) {
+                    let result = Err((e.kind().to_owned(), e.to_string()));
+                    let _ = node.post(&peer, Wire::Spawned { id, result });
+                }
+            }
+        });
+    }
+
+    /// `peer` answered our spawn `id`.
+    fn spawned(&self, system: &System, peer: &str, id: u64, result: Result<String, (String, String)>) {
+        let Some(p) = lock(&self.pending).remove(&id) else { return };
+        let result = match result {
+            Ok(text) => match Pid::parse(&text) {
+                Some(child) => {
+                    self.attach_remote_child(system, p.parent.as_ref(), &child);
+                    Ok(child)
+                }
+                None => Err(ProcessError::BadPid { text }),
+            },
+            Err((k, message)) => Err(ProcessError::Remote { node: peer.to_owned(), kind: kind::intern(&k), message }),
+        };
+        let _ = p.reply.send(result);
     }
 
     /// A remote spawn returned `child`: the parent's side of its monitor and link.

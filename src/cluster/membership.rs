@@ -88,6 +88,14 @@ pub(super) struct Membership {
 }
 
 impl Membership {
+    /// Stops gossip only (the sessions stay).
+    pub(super) fn stop_gossip(&mut self) {
+        self.task.abort();
+        if let Some(c) = self.chitchat.take() {
+            c.abort();
+        }
+    }
+
     /// Gossips with `addr` now.
     pub(super) fn contact(&self, addr: SocketAddr) {
         if let Some(c) = &self.chitchat {
@@ -159,6 +167,7 @@ pub(super) async fn start(node: Arc<Node>, config: &ClusterConfig) -> Result<Mem
     let (agent, _) = Actor::spawn(None, Agent, node.clone())
         .await
         .map_err(|e| ClusterError::Listen { addr: listen, message: e.to_string() })?;
+    node.set_agent(agent.clone());
     let (tx, sessions) = mpsc::unbounded_channel();
     let _ = server
         .cast(NodeServerMessage::SubscribeToEvents { id: "wippy".to_owned(), subscription: Box::new(Sessions(tx)) });
@@ -179,7 +188,8 @@ pub(super) async fn start(node: Arc<Node>, config: &ClusterConfig) -> Result<Mem
             initial_interval: gossip_interval,
             dead_node_grace_period: Duration::from_secs(3600),
         },
-        marked_for_deletion_grace_period: Duration::from_secs(3600),
+        // Deleted keys (names released, groups left) are gossiped as tombstones this long, then forgotten.
+        marked_for_deletion_grace_period: Duration::from_secs(60),
         catchup_callback: None,
         extra_liveness_predicate: None,
         protocol_version: chitchat::ProtocolVersion::V0,
@@ -311,6 +321,9 @@ impl Follower {
         self.waiting.retain(|(w, _)| w.actor.get_id() != ses.actor.get_id());
         let Some(name) = peer_name(ses) else { return };
         self.dialling.remove(&name);
+        if self.sessions.get(&name).is_none_or(|s| s.actor.get_id() == ses.actor.get_id()) {
+            self.node.forget_early(&name);
+        }
         if self.sessions.get(&name).is_some_and(|s| s.actor.get_id() == ses.actor.get_id()) {
             self.sessions.remove(&name);
             self.node.node_down(&name);
@@ -348,7 +361,10 @@ impl Follower {
                 Some(stub) => {
                     self.dialling.remove(&name);
                     if let Some(old) = self.sessions.insert(name.clone(), ses) {
+                        // A new session replaces the old one: what was in flight on the old is lost, so the peer
+                        // is down and up again (its monitors and links fire `noconnection`), as on either side.
                         old.actor.stop(Some("replaced by a newer session".to_owned()));
+                        self.node.node_down(&name);
                     }
                     self.node.node_up(&name, stub);
                 }

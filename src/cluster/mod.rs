@@ -6,8 +6,8 @@
 //!
 //! - [`membership`]: who is in the cluster (chitchat gossip over UDP, phi-accrual failure detection) and the
 //!   sessions to them (ractor_cluster's node server over TCP, authenticated by the shared secret as its cookie);
-//! - [`node`]: sending, spawning, monitoring, linking, cancelling and terminating across nodes, and `noconnection`
-//!   when a node is lost;
+//! - [`node`]: sending, spawning, monitoring, linking, cancelling and terminating across nodes (the per-peer
+//!   outboxes), `noconnection` when a node is lost, and (`node/inbound`) what peers send;
 //! - [`wire`]: the messages between nodes (serde, postcard-encoded, carried as ractor_cluster casts).
 //!
 //! # Guarantees
@@ -175,6 +175,15 @@ impl Cluster {
     /// Membership changes from now on.
     pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
+    }
+
+    /// Stops gossiping but keeps the sessions: to the other nodes this node now looks cut off by a partition, and
+    /// their failure detectors declare it dead within [`ClusterConfig::failure_timeout`]. A testing aid for
+    /// partitions (what a firewall would do); [`Cluster::leave`] is the way out of a cluster.
+    pub fn stop_gossip(&self) {
+        if let Some(m) = self.membership.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            m.stop_gossip();
+        }
     }
 
     /// Leaves the cluster: stops gossip and closes every session (peers see this node down at once), and fires

@@ -24,11 +24,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ractor::ActorRef;
 use tokio::sync::{mpsc, oneshot};
 
-use super::wire::{decode, decode_frame, encode, encode_frame, Frame, Item, Wire, MAX_MESSAGE_BYTES};
+mod inbound;
+
+use super::wire::{encode, encode_frame, Frame, Item, Wire, MAX_MESSAGE_BYTES};
 use super::NodeEvent;
 use crate::error::ProcessError;
 use crate::process::{
-    BoxFuture, Event, Exit, ExitSignal, Payload, Pid, Remote, RemoteSpawn, Shared, SpawnOptions, SpawnRequest, System,
+    BoxFuture, Event, Exit, ExitSignal, Payload, Pid, Remote, RemoteSpawn, Shared, SpawnOptions, System,
 };
 use crate::value::{kind, ErrorValue, Value};
 
@@ -41,6 +43,25 @@ struct Pending {
 
 /// How many encoded bytes may wait to be sent to one peer (SPEC §10, `cluster.max_outbox_bytes`).
 pub(crate) const MAX_OUTBOX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Where a remote spawn's answer is: not sent yet, sent, or not sendable (the asking node is gone).
+const UNANSWERED: u8 = 0;
+const ANSWERED: u8 = 1;
+const LOST: u8 = 2;
+
+/// Whether a posted body is a message (bounded by the outbox) or a signal (never refused).
+enum BodyKind {
+    Message,
+    Signal,
+}
+
+/// How many frames, and how many bytes of them, from a peer that is connected but not adopted yet wait for its
+/// adoption; past either, later frames are dropped (logged).
+const MAX_EARLY_FRAMES: usize = 4096;
+const MAX_EARLY_BYTES: usize = 64 * 1024 * 1024;
+
+/// What one item adds to a frame besides its bytes (its length prefix, at most a 10-byte varint).
+const ITEM_OVERHEAD: usize = 10;
 
 /// A connected peer: what waits to be sent to it, and the task that sends it.
 struct Peer {
@@ -63,13 +84,18 @@ impl Peer {
             loop {
                 let items = {
                     let mut o = lock(&self.out);
-                    if o.bytes <= MAX_MESSAGE_BYTES {
+                    // A frame stays under the receiver's frame limit: each item also costs its length prefix.
+                    let framed = o.bytes + o.items.len() * ITEM_OVERHEAD;
+                    if framed <= MAX_MESSAGE_BYTES {
                         o.bytes = 0;
                         std::mem::take(&mut o.items)
                     } else {
-                        let (mut n, mut size) = (0, 0);
-                        while n < o.items.len() && (n == 0 || size + o.items[n].0.len() <= MAX_MESSAGE_BYTES) {
+                        let (mut n, mut size, mut framed) = (0, 0, 0);
+                        while n < o.items.len()
+                            && (n == 0 || framed + o.items[n].0.len() + ITEM_OVERHEAD <= MAX_MESSAGE_BYTES)
+                        {
                             size += o.items[n].0.len();
+                            framed += o.items[n].0.len() + ITEM_OVERHEAD;
                             n += 1;
                         }
                         o.bytes -= size;
@@ -128,6 +154,10 @@ pub(crate) struct Node {
     /// Where this node's gossiped keys change.
     keys: Mutex<Option<mpsc::UnboundedSender<KeyOp>>>,
     view: RwLock<View>,
+    /// Frames from peers whose session is up but who are not adopted yet (their side adopted us first).
+    early: Mutex<HashMap<String, (Vec<Frame>, usize)>>,
+    /// This node's own agent, which replays early frames in order once their peer is adopted.
+    agent: Mutex<Option<ActorRef<Vec<u8>>>>,
     live: std::sync::atomic::AtomicUsize,
 }
 
@@ -143,8 +173,20 @@ impl Node {
             events,
             keys: Mutex::default(),
             view: RwLock::default(),
+            early: Mutex::default(),
+            agent: Mutex::default(),
             live: Default::default(),
         }
+    }
+
+    /// Forgets the frames waiting from `node` (its session closed before it was adopted).
+    pub(super) fn forget_early(&self, node: &str) {
+        lock(&self.early).remove(node);
+    }
+
+    /// This node's agent.
+    pub(super) fn set_agent(&self, agent: ActorRef<Vec<u8>>) {
+        *lock(&self.agent) = Some(agent);
     }
 
     /// Where [`Remote::share`] sends key changes.
@@ -239,11 +281,16 @@ impl Node {
         if let Some(old) = old.and_then(|o| o.flusher.get().cloned()) {
             old.abort();
         }
+        // The agent replays what the peer sent before this point, before anything it sends after.
+        if let Some(agent) = lock(&self.agent).as_ref() {
+            let _ = agent.cast(encode_frame(&Frame { from: node.to_owned(), items: Vec::new() }));
+        }
         (self.events)(NodeEvent::Up(node.to_owned()));
     }
 
     /// `node` is lost (see the module docs). Does nothing when it was not connected.
     pub(super) fn node_down(&self, node: &str) {
+        lock(&self.early).remove(node);
         let Some(peer) = self.peers.write().unwrap_or_else(|p| p.into_inner()).remove(node) else { return };
         if let Some(task) = peer.flusher.get() {
             task.abort();
@@ -285,10 +332,14 @@ impl Node {
     fn post(&self, node: &str, body: Wire) -> Result<(), ProcessError> {
         let peer = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(node).cloned();
         let Some(peer) = peer else { return Err(ProcessError::NoConnection { node: node.to_owned() }) };
+        let body_kind = if matches!(body, Wire::Send { .. }) { BodyKind::Message } else { BodyKind::Signal };
         let item = encode(&body).map_err(|bytes| ProcessError::MessageTooLarge { bytes, max: MAX_MESSAGE_BYTES })?;
+        // Only messages are refused when too much waits: a signal (EXIT, LINK_DOWN, a spawn's answer) that were
+        // dropped would leave a monitor, link or spawn waiting forever.
+        let capped = matches!(body_kind, BodyKind::Message);
         let was_empty = {
             let mut o = lock(&peer.out);
-            if o.bytes + item.0.len() > MAX_OUTBOX_BYTES {
+            if capped && o.bytes + item.0.len() > MAX_OUTBOX_BYTES {
                 return Err(ProcessError::NodeBusy { node: node.to_owned(), bytes: o.bytes });
             }
             o.bytes += item.0.len();
@@ -305,149 +356,6 @@ impl Node {
     fn post_to(&self, pid: &Pid, body: Wire) -> Result<(), ProcessError> {
         let node = pid.node().unwrap_or_default();
         self.post(node, body)
-    }
-
-    /// Handles a frame a peer sent.
-    pub(super) fn receive(self: &Arc<Self>, bytes: &[u8]) {
-        let Some(Frame { from: peer, items }) = decode_frame(bytes) else {
-            tracing::warn!(node = %self.name, "dropped a cluster frame that does not decode");
-            return;
-        };
-        let Some(system) = self.system.upgrade() else { return };
-        for item in &items {
-            match decode(item) {
-                Some(body) => self.handle(&system, &peer, body),
-                None => tracing::warn!(node = %self.name, %peer, "dropped a cluster message that does not decode"),
-            }
-        }
-    }
-
-    /// Handles one message from `peer`.
-    fn handle(self: &Arc<Self>, system: &Arc<System>, peer: &str, body: Wire) {
-        match body {
-            Wire::Send { from, to, topic, payload } => {
-                let from = from.as_deref().and_then(Pid::parse);
-                if let Err(e) = system.send(from.as_ref(), &to, &topic, payload) {
-                    tracing::debug!(to, error = %e, "a message from node `{peer}` was not delivered");
-                }
-            }
-            spawn @ Wire::Spawn { .. } => self.spawn_here(system, peer, spawn),
-            Wire::Spawned { id, result } => self.spawned(system, peer, id, result),
-            Wire::Monitor { watcher, target } => {
-                let Some(w) = Pid::parse(&watcher) else { return };
-                if !system.add_remote_monitor(&w, &target) {
-                    let error =
-                        Value::from("no such process: it had already exited (or never existed) when it was monitored");
-                    let exit = Wire::Exit {
-                        to: watcher,
-                        from: target,
-                        value: Value::Nil,
-                        error: Some(error),
-                        at_ms: now_ms(),
-                    };
-                    let _ = self.post(peer, exit);
-                }
-            }
-            Wire::Unmonitor { watcher, target } => {
-                if let Some(w) = Pid::parse(&watcher) {
-                    system.unmonitor(&w, &target);
-                }
-            }
-            Wire::Link { remote, local } => {
-                let Some(r) = Pid::parse(&remote) else { return };
-                if !system.add_remote_link(&r, &local) {
-                    let error = Value::from(format!("no such process: {local} is not alive"));
-                    let _ = self.post(peer, Wire::LinkExit { to: remote, from: local, error: Some(error) });
-                }
-            }
-            Wire::Unlink { remote, local } => {
-                if let (Some(r), Some(record)) = (Pid::parse(&remote), system.record(&local)) {
-                    record.ctl().links.retain(|p| p != &r);
-                }
-            }
-            Wire::Cancel { from, to, reason, timeout_ms } => {
-                let from = from.as_deref().and_then(Pid::parse);
-                let timeout = timeout_ms.map(Duration::from_millis);
-                if let Err(e) = system.cancel(from.as_ref(), &to, reason, timeout) {
-                    tracing::debug!(to, error = %e, "a cancel from node `{peer}` found no process");
-                }
-            }
-            Wire::Terminate { to, reason } => system.terminate(&to, reason),
-            Wire::Exit { to, from, value, error, at_ms } => {
-                let (Some(w), Some(f)) = (Pid::parse(&to), Pid::parse(&from)) else { return };
-                lock(&self.watches).remove(&(w, f.clone()));
-                let at = UNIX_EPOCH + Duration::from_millis(at_ms);
-                let exit = Exit { from: f.clone(), value, error, at };
-                system.deliver_exit_signal(&to, &f, ExitSignal::Exit(Event::Exit(exit)));
-            }
-            Wire::LinkExit { to, from, error } => {
-                let Some(f) = Pid::parse(&from) else { return };
-                system.deliver_exit_signal(&to, &f, ExitSignal::Link(error));
-            }
-        }
-    }
-
-    /// Spawns what `peer` asked for ([`Wire::Spawn`]); the answer goes back before the child runs.
-    fn spawn_here(self: &Arc<Self>, system: &Arc<System>, peer: &str, spawn: Wire) {
-        let Wire::Spawn { id, parent, monitor, link, host, entry, args, context } = spawn else { return };
-        let (node, system, peer) = (self.clone(), system.clone(), peer.to_owned());
-        tokio::spawn(async move {
-            let parent = parent.as_deref().and_then(Pid::parse);
-            let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let mut req = SpawnRequest::new(&entry, &host, args, Arc::new(context));
-            if let Some(p) = &parent {
-                req = req.child_of(p, SpawnOptions { monitor, link });
-            }
-            let (n, a, to) = (node.clone(), answered.clone(), peer.clone());
-            req.announce = Some(Box::new(move |child: &Pid| {
-                a.store(true, Ordering::Relaxed);
-                let _ = n.post(&to, Wire::Spawned { id, result: Ok(child.to_string()) });
-            }));
-            if let Err(e) = system.spawn(req).await {
-                if !answered.load(Ordering::Relaxed) {
-                    let result = Err((e.kind().to_owned(), e.to_string()));
-                    let _ = node.post(&peer, Wire::Spawned { id, result });
-                }
-            }
-        });
-    }
-
-    /// `peer` answered our spawn `id`.
-    fn spawned(&self, system: &System, peer: &str, id: u64, result: Result<String, (String, String)>) {
-        let Some(p) = lock(&self.pending).remove(&id) else { return };
-        let result = match result {
-            Ok(text) => match Pid::parse(&text) {
-                Some(child) => {
-                    self.attach_remote_child(system, p.parent.as_ref(), &child);
-                    Ok(child)
-                }
-                None => Err(ProcessError::BadPid { text }),
-            },
-            Err((k, message)) => Err(ProcessError::Remote { node: peer.to_owned(), kind: kind::intern(&k), message }),
-        };
-        let _ = p.reply.send(result);
-    }
-
-    /// A remote spawn returned `child`: the parent's side of its monitor and link.
-    fn attach_remote_child(&self, system: &System, parent: Option<&(Pid, SpawnOptions)>, child: &Pid) {
-        let Some((parent, opts)) = parent else { return };
-        if opts.monitor {
-            lock(&self.watches).insert((parent.clone(), child.clone()));
-        }
-        if opts.link {
-            let linked = system.record(parent.as_str()).is_some_and(|r| {
-                let mut ctl = r.ctl();
-                if !ctl.exited && !ctl.links.contains(child) {
-                    ctl.links.push(child.clone());
-                }
-                !ctl.exited
-            });
-            if !linked {
-                // The parent is gone: the child's link fires as it would have on one node.
-                let error = Some(Value::from(format!("no such process: {parent} is not alive")));
-                let _ = self.post_to(child, Wire::LinkExit { to: child.to_string(), from: parent.to_string(), error });
-            }
-        }
     }
 }
 

@@ -162,32 +162,26 @@ impl System {
         let Some(record) = self.record(to) else { return };
         match signal {
             ExitSignal::Exit(event) => record.mailbox.event(event),
-            ExitSignal::Link(error) => self.link_exit(&record, from, error.as_ref()),
+            // Only while still linked: an unlink may have crossed the signal on the way.
+            ExitSignal::Link(error) => {
+                if record.ctl().links.contains(from) {
+                    self.link_exit(&record, from, error.as_ref());
+                }
+            }
         }
     }
 
-    /// `watcher`, on another node, monitors the local `target`; false when `target` is not alive.
-    pub(crate) fn add_remote_monitor(&self, watcher: &Pid, target: &str) -> bool {
-        let Some(t) = self.record(target) else { return false };
-        let mut ctl = t.ctl();
-        if ctl.exited {
-            return false;
-        }
-        if !ctl.monitors.contains(watcher) {
-            ctl.monitors.push(watcher.clone());
-        }
-        true
-    }
-
-    /// `remote`, on another node, links to the local `local`; false when `local` is not alive.
-    pub(crate) fn add_remote_link(&self, remote: &Pid, local: &str) -> bool {
+    /// `remote`, a process on another node, monitors (`link` false) or links to (`link` true) the local `local`;
+    /// false when `local` is not alive.
+    pub(crate) fn add_remote_tie(&self, remote: &Pid, local: &str, link: bool) -> bool {
         let Some(t) = self.record(local) else { return false };
         let mut ctl = t.ctl();
         if ctl.exited {
             return false;
         }
-        if !ctl.links.contains(remote) {
-            ctl.links.push(remote.clone());
+        let list = if link { &mut ctl.links } else { &mut ctl.monitors };
+        if !list.contains(remote) {
+            list.push(remote.clone());
         }
         true
     }

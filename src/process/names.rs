@@ -86,11 +86,12 @@ impl System {
                     }
                 }
                 self.register(name, pid)?;
-                if self.names.eventual.insert(name.to_owned()) {
-                    let holder = self.names.map.get(name).map(|p| p.clone());
-                    if let Some(holder) = holder {
-                        remote.share(Shared::Name(name.to_owned(), holder), true);
-                    }
+                // Shared on every registration: the name may have been taken over from an exited holder whose
+                // release has not run yet, and the cluster must learn the new holder.
+                self.names.eventual.insert(name.to_owned());
+                let holder = self.names.map.get(name).map(|p| p.clone());
+                if let Some(holder) = holder {
+                    remote.share(Shared::Name(name.to_owned(), holder), true);
                 }
                 Ok(())
             }

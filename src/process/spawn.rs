@@ -85,8 +85,13 @@ impl System {
     pub(crate) async fn spawn_anywhere(self: &Arc<Self>, mut req: SpawnRequest<'_>) -> Result<Pid, ProcessError> {
         if let Some((node, bare)) = req.host.split_once('@') {
             if self.node() != Some(node) {
-                let place = self.place(&Pid::new(req.host, 0))?;
-                let super::system::Place::Remote(remote) = place else { unreachable!("another node is remote") };
+                if node.is_empty() || !node.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+                    let hint = "a host on another node is written `node@namespace:host`".to_owned();
+                    return Err(ProcessError::UnknownHost { host: req.host.to_owned(), hint });
+                }
+                let Some(remote) = self.remote() else {
+                    return Err(ProcessError::NoConnection { node: node.to_owned() });
+                };
                 let spawn = RemoteSpawn {
                     node: node.to_owned(),
                     host: bare.to_owned(),

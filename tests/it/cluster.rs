@@ -24,6 +24,8 @@ const INDEX: &str = concat!(
     "  - name: coordinator\n    kind: process.lua\n    source: file://coordinator.lua\n    method: main\n",
     "  - name: whoami\n    kind: process.lua\n    source: file://whoami.lua\n    method: main\n",
     "    modules: [security]\n",
+    "  - name: watcher\n    kind: process.lua\n    source: file://watcher.lua\n    method: main\n",
+    "    modules: [events]\n",
 );
 
 fn project() -> Project {
@@ -39,6 +41,17 @@ fn project() -> Project {
         ("src/_index.yaml", &index),
         ("src/double.lua", "function main(x) return x * 2 end\n"),
         ("src/whoami.lua", "function main() local a = security.actor() return a and a:id() end\n"),
+        (
+            "src/watcher.lua",
+            concat!(
+                "function main(client)\n",
+                "  local sub = events.subscribe(\"cluster\")\n",
+                "  process.send(client, \"ready\", true)\n",
+                "  local e = sub:channel():receive()\n",
+                "  return {system = e.system, kind = e.kind, path = e.path, node = e.data.node}\n",
+                "end\n",
+            ),
+        ),
         (
             "src/coordinator.lua",
             concat!(
@@ -478,4 +491,51 @@ async fn groups_span_nodes() {
     }
     cb.terminate(&on_b);
     until("b's member to leave", || (ca.members("workers") == vec![on_a.clone()]).then_some(())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_changes_reach_lua_on_the_event_bus() {
+    let p = project();
+    let a = node(&p, "a", &[]).await;
+    let mut c = a.client();
+    let pid = c.spawn_monitored("t:watcher", "t:processes", vec![Value::from(c.pid().as_str())]).await.expect("spawns");
+    let ready = tokio::time::timeout(DEADLINE, c.next_message()).await.expect("in time").expect("ready");
+    assert_eq!(ready.topic, "ready");
+    let _b = node(&p, "b", &[&a]).await;
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!(exit.from, pid);
+    let expected = Value::map([
+        ("system", Value::from("cluster")),
+        ("kind", Value::from("node.up")),
+        ("path", Value::from("b")),
+        ("node", Value::from("b")),
+    ]);
+    assert_eq!(exit.value, expected, "{:?}", exit.error);
+}
+
+/// A node cut off without its connections closing (a partition) is found by the failure detector: every monitor
+/// into it fires `noconnection` within the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_node_is_declared_dead_within_the_failure_timeout() {
+    let p = project();
+    let join = |name: &str, seeds: &[&Host]| {
+        let mut c = config(name, "s3cret", seeds);
+        c.failure_timeout = Duration::from_secs(1);
+        c
+    };
+    let a = p.host();
+    a.join_cluster(&join("a", &[])).await.expect("joins");
+    let b = p.host();
+    b.join_cluster(&join("b", &[&a])).await.expect("joins");
+    connected(&[&a, &b]).await;
+    let mut c = a.client();
+    let pid = c.spawn_monitored("t:echo", "b@t:processes", vec![]).await.expect("spawns");
+    let started = Instant::now();
+    b.cluster().expect("joined").stop_gossip();
+    let Event::Exit(exit) = event(&mut c).await else { panic!("not an EXIT") };
+    assert_eq!(exit.from, pid);
+    assert!(exit.error.expect("an error").to_json().contains("noconnection"));
+    // SPEC §8: within the failure detector's timeout, at most 5 s by default; here it is 1 s.
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(a.cluster().expect("joined").peers().is_empty());
 }

@@ -5,8 +5,10 @@
 //! Everything for one peer waits in one outbox, in order; one flusher task per peer takes whatever waits and casts
 //! it as one frame through one ractor_cluster stub actor and one TCP session, and the peer's agent actor handles
 //! the frames one at a time, so messages and signals between two nodes keep their order. Under load a frame
-//! carries many messages, which is what makes cross-node throughput (BENCHMARKS.md). An outbox holds at most
-//! [`MAX_OUTBOX_BYTES`]; a send past it fails UNAVAILABLE instead of growing without bound. A remote
+//! carries many messages, which is what makes cross-node throughput (BENCHMARKS.md). At most [`WINDOW_BYTES`] of
+//! frames are on their way to a peer unacknowledged (it acknowledges per [`ACK_EVERY`] handled, straight to our
+//! stub), and an outbox holds at most [`MAX_OUTBOX_BYTES`] of messages; a send past it fails UNAVAILABLE, so a
+//! peer that does not keep up never makes memory grow without bound. Signals are never refused. A remote
 //! spawn is answered before the child runs ([`SpawnRequest::announce`]), so the answer reaches the parent's node
 //! before the child's EXIT or messages.
 //!
@@ -60,14 +62,30 @@ enum BodyKind {
 const MAX_EARLY_FRAMES: usize = 4096;
 const MAX_EARLY_BYTES: usize = 64 * 1024 * 1024;
 
+/// The frames waiting from one peer not adopted yet, each with its size, and their total size.
+type Early = (Vec<(Frame, usize)>, usize);
+
+/// How many bytes of frames may be on their way to one peer, unacknowledged.
+const WINDOW_BYTES: usize = 32 * 1024 * 1024;
+
+/// After how many bytes of handled frames a node acknowledges them to their sender.
+const ACK_EVERY: usize = 1024 * 1024;
+
 /// What one item adds to a frame besides its bytes (its length prefix, at most a 10-byte varint).
 const ITEM_OVERHEAD: usize = 10;
 
 /// A connected peer: what waits to be sent to it, and the task that sends it.
 struct Peer {
+    /// The stub of the peer's agent.
+    stub: ActorRef<Vec<u8>>,
     out: Mutex<Outbox>,
     wake: tokio::sync::Notify,
     flusher: std::sync::OnceLock<tokio::task::AbortHandle>,
+    /// Bytes of frames sent and not acknowledged yet (at most [`WINDOW_BYTES`] plus one frame).
+    in_flight: std::sync::atomic::AtomicUsize,
+    acked: tokio::sync::Notify,
+    /// Bytes of frames received from the peer and handled, not acknowledged yet (acknowledged per [`ACK_EVERY`]).
+    unacked: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Default)]
@@ -77,8 +95,27 @@ struct Outbox {
 }
 
 impl Peer {
-    /// Sends what waits, frame by frame, until the peer is gone.
-    async fn flush(self: Arc<Self>, stub: ActorRef<Vec<u8>>, from: String) {
+    fn new(stub: ActorRef<Vec<u8>>) -> Peer {
+        Peer {
+            stub,
+            out: Mutex::default(),
+            wake: tokio::sync::Notify::new(),
+            flusher: Default::default(),
+            in_flight: Default::default(),
+            acked: tokio::sync::Notify::new(),
+            unacked: Default::default(),
+        }
+    }
+
+    /// The peer handled `bytes` of our frames.
+    fn ack(&self, bytes: usize) {
+        let _ = self.in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| Some(f.saturating_sub(bytes)));
+        self.acked.notify_one();
+    }
+
+    /// Sends what waits, frame by frame, until the peer is gone; at most [`WINDOW_BYTES`] of frames are on their
+    /// way at once, so when the peer does not keep up, messages wait in the outbox, whose bound then applies.
+    async fn flush(self: Arc<Self>, from: String) {
         loop {
             self.wake.notified().await;
             loop {
@@ -105,7 +142,16 @@ impl Peer {
                 if items.is_empty() {
                     break;
                 }
-                if stub.cast(encode_frame(&Frame { from: from.clone(), items })).is_err() {
+                let frame = encode_frame(&Frame { from: from.clone(), items });
+                loop {
+                    let f = self.in_flight.load(Ordering::Acquire);
+                    if f == 0 || f + frame.len() <= WINDOW_BYTES {
+                        break;
+                    }
+                    self.acked.notified().await;
+                }
+                self.in_flight.fetch_add(frame.len(), Ordering::AcqRel);
+                if self.stub.cast(frame).is_err() {
                     return;
                 }
             }
@@ -155,7 +201,7 @@ pub(crate) struct Node {
     keys: Mutex<Option<mpsc::UnboundedSender<KeyOp>>>,
     view: RwLock<View>,
     /// Frames from peers whose session is up but who are not adopted yet (their side adopted us first).
-    early: Mutex<HashMap<String, (Vec<Frame>, usize)>>,
+    early: Mutex<HashMap<String, Early>>,
     /// This node's own agent, which replays early frames in order once their peer is adopted.
     agent: Mutex<Option<ActorRef<Vec<u8>>>>,
     live: std::sync::atomic::AtomicUsize,
@@ -273,9 +319,8 @@ impl Node {
 
     /// `node` is connected through `stub` (its agent's stub on our session with it).
     pub(super) fn node_up(&self, node: &str, stub: ActorRef<Vec<u8>>) {
-        let peer =
-            Arc::new(Peer { out: Mutex::default(), wake: tokio::sync::Notify::new(), flusher: Default::default() });
-        let task = tokio::spawn(peer.clone().flush(stub, self.name.clone()));
+        let peer = Arc::new(Peer::new(stub));
+        let task = tokio::spawn(peer.clone().flush(self.name.clone()));
         let _ = peer.flusher.set(task.abort_handle());
         let old = self.peers.write().unwrap_or_else(|p| p.into_inner()).insert(node.to_owned(), peer);
         if let Some(old) = old.and_then(|o| o.flusher.get().cloned()) {
@@ -350,6 +395,27 @@ impl Node {
             peer.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// `peer` handled `bytes` of our frames.
+    fn acked(&self, peer: &str, bytes: usize) {
+        if let Some(p) = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(peer) {
+            p.ack(bytes);
+        }
+    }
+
+    /// Counts `bytes` of a handled frame from `peer` and acknowledges them once [`ACK_EVERY`] have gathered; the
+    /// acknowledgement goes straight to the peer's stub (never behind a full window, so two nodes flooding each
+    /// other cannot wait on each other).
+    fn handled(&self, peer: &str, bytes: usize) {
+        let Some(p) = self.peers.read().unwrap_or_else(|p| p.into_inner()).get(peer).cloned() else { return };
+        let total = p.unacked.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if total >= ACK_EVERY {
+            p.unacked.fetch_sub(total, Ordering::AcqRel);
+            if let Ok(item) = encode(&Wire::Ack { bytes: total as u64 }) {
+                let _ = p.stub.cast(encode_frame(&Frame { from: self.name.clone(), items: vec![item] }));
+            }
+        }
     }
 
     /// Sends `body` to the node of `pid`.

@@ -75,6 +75,8 @@ pub(super) enum Wire {
     Exit { to: String, from: String, value: Value, error: Option<Value>, at_ms: u64 },
     /// `from` (on the sender), linked to `to` (here), ended: with an error, or normally (the link only goes).
     LinkExit { to: String, from: String, error: Option<Value> },
+    /// The receiver has handled this many bytes of frames (sent in a frame of its own, never queued).
+    Ack { bytes: u64 },
 }
 
 /// Encodes a message; `Err` with its size when it is past [`MAX_MESSAGE_BYTES`].

@@ -29,7 +29,7 @@ impl Node {
                 let (waiting, size) = early.entry(frame.from.clone()).or_default();
                 if waiting.len() < MAX_EARLY_FRAMES && *size + bytes.len() <= MAX_EARLY_BYTES {
                     *size += bytes.len();
-                    waiting.push(frame);
+                    waiting.push((frame, bytes.len()));
                 } else {
                     tracing::warn!(node = %self.name, peer = %frame.from, "dropped a frame from a node not adopted yet");
                 }
@@ -37,12 +37,24 @@ impl Node {
             }
             early.remove(&frame.from).map(|(frames, _)| frames).unwrap_or_default()
         };
-        for Frame { from: peer, items } in earlier.into_iter().chain(std::iter::once(frame)) {
+        for (Frame { from: peer, items }, len) in earlier.into_iter().chain(std::iter::once((frame, bytes.len()))) {
+            let mut data = false;
             for item in &items {
                 match decode(item) {
-                    Some(body) => self.handle(&system, &peer, body),
-                    None => tracing::warn!(node = %self.name, %peer, "dropped a cluster message that does not decode"),
+                    Some(Wire::Ack { bytes }) => self.acked(&peer, bytes as usize),
+                    Some(body) => {
+                        data = true;
+                        self.handle(&system, &peer, body);
+                    }
+                    None => {
+                        data = true;
+                        tracing::warn!(node = %self.name, %peer, "dropped a cluster message that does not decode");
+                    }
                 }
+            }
+            // Frames of messages are acknowledged (acknowledgements themselves are not).
+            if data {
+                self.handled(&peer, len);
             }
         }
     }
@@ -108,6 +120,7 @@ impl Node {
                 let exit = Exit { from: f.clone(), value, error, at };
                 system.deliver_exit_signal(&to, &f, ExitSignal::Exit(Event::Exit(exit)));
             }
+            Wire::Ack { bytes } => self.acked(peer, bytes as usize),
             Wire::LinkExit { to, from, error } => {
                 let Some(f) = Pid::parse(&from) else { return };
                 system.deliver_exit_signal(&to, &f, ExitSignal::Link(error));

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use wippy::{ClusterConfig, Event, Host, HostBuilder, Value};
 
@@ -39,11 +41,14 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
     let a = node(&rt, "a", None);
     let b = node(&rt, "b", Some(&a));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while a.cluster().expect("joined").peers().is_empty() || b.cluster().expect("joined").peers().is_empty() {
-        assert!(Instant::now() < deadline, "the nodes did not connect");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (ca, cb) = (a.clone(), b.clone());
+    on_runtime(&rt, async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ca.cluster().expect("joined").peers().is_empty() || cb.cluster().expect("joined").peers().is_empty() {
+            assert!(Instant::now() < deadline, "the nodes did not connect");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
 
     let mut g = c.benchmark_group("cluster");
     for (label, host) in [("remote", "b@app:processes"), ("local", "a@app:processes")] {
@@ -78,24 +83,7 @@ fn bench(c: &mut Criterion) {
                 on_runtime(&rt, async move {
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
-                        let drain = client
-                            .spawn_monitored("app:drain", host, vec![Value::Int(MESSAGES as i64)])
-                            .await
-                            .expect("spawn drain");
-                        let start = Instant::now();
-                        client
-                            .spawn(
-                                "app:blast",
-                                "app:processes",
-                                vec![drain.as_str().into(), Value::Int(MESSAGES as i64)],
-                            )
-                            .await
-                            .expect("spawn blast");
-                        match client.next_event().await {
-                            Some(Event::Exit(e)) => assert_eq!(e.value, Value::Int(MESSAGES as i64)),
-                            other => panic!("unexpected {other:?}"),
-                        }
-                        total += start.elapsed();
+                        total += support::blast_into_drain(&mut client, host, "app:processes", MESSAGES).await;
                     }
                     total
                 })

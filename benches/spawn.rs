@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use wippy::{Event, HostBuilder, Value};
 
@@ -108,20 +110,7 @@ fn bench(c: &mut Criterion) {
             on_runtime(&rt, async move {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let drain = client
-                        .spawn_monitored("app:drain", HOST, vec![Value::Int(MESSAGES as i64)])
-                        .await
-                        .expect("spawn drain");
-                    let start = Instant::now();
-                    client
-                        .spawn("app:blast", HOST, vec![drain.as_str().into(), Value::Int(MESSAGES as i64)])
-                        .await
-                        .expect("spawn blast");
-                    match client.next_event().await {
-                        Some(Event::Exit(e)) => assert_eq!(e.value, Value::Int(MESSAGES as i64)),
-                        other => panic!("unexpected {other:?}"),
-                    }
-                    total += start.elapsed();
+                    total += support::blast_into_drain(&mut client, HOST, HOST, MESSAGES).await;
                 }
                 total
             })

@@ -123,8 +123,9 @@ mod tests {
             topic: "t".into(),
             payload: Payload::Value(v.clone()),
         };
-        let frame = Frame { from: "a".into(), items: vec![encode(&body).unwrap(), encode(&body).unwrap()] };
-        let back = decode_frame(&encode_frame(&frame)).unwrap();
+        let item = || encode(&body).expect("a small message encodes");
+        let frame = Frame { from: "a".into(), items: vec![item(), item()] };
+        let back = decode_frame(&encode_frame(&frame)).expect("a frame decodes");
         assert_eq!((back.from.as_str(), back.items.len()), ("a", 2));
         let Some(Wire::Send { payload: Payload::Value(got), .. }) = decode(&back.items[1]) else {
             panic!("not a send")

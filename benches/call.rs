@@ -5,6 +5,9 @@
 //! epochs), so the ratio is our overhead above the engine. A second raw variant uses wasmtime's default engine
 //! (on-demand allocation, no fuel or epochs) and a synchronous call, for context.
 //!
+//! `host-metrics-on` is the same call on a second host built with Prometheus metrics on (SPEC §9: at most 2% over
+//! `host`, which keeps only the always-on totals).
+//!
 //! Run: `cargo bench --bench call`. Results go to BENCHMARKS.md.
 
 /// The same allocator as the `wippy` binary.
@@ -21,6 +24,12 @@ fn bench(c: &mut Criterion) {
     let project = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart");
     let host = HostBuilder::new(project).instance_slots(1024).code_cache(None).build().expect("quickstart loads");
     assert_eq!(rt.block_on(host.call("app:answer", vec![])), Ok(Value::Int(42)));
+    let metered = HostBuilder::new(project)
+        .instance_slots(1024)
+        .code_cache(None)
+        .metrics(true)
+        .build()
+        .expect("quickstart loads");
 
     // Raw wasmtime on the host's own engine configuration.
     let engine = host.wasm_engine().clone();
@@ -45,6 +54,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("host", |b| {
         b.to_async(&rt).iter(|| async { host.call("app:answer", vec![]).await.expect("call") })
     });
+    g.bench_function("host-metrics-on", |b| {
+        b.to_async(&rt).iter(|| async { metered.call("app:answer", vec![]).await.expect("call") })
+    });
     g.bench_function("raw-same-engine", |b| {
         b.to_async(&rt).iter(|| async {
             let mut store = new_store(&engine);
@@ -66,6 +78,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("call/component-compute");
     g.bench_function("host", |b| {
         b.to_async(&rt).iter(|| async { host.call("app:compute", vec![6.into(), 7.into()]).await.expect("call") })
+    });
+    g.bench_function("host-metrics-on", |b| {
+        b.to_async(&rt).iter(|| async { metered.call("app:compute", vec![6.into(), 7.into()]).await.expect("call") })
     });
     g.bench_function("raw-same-engine", |b| {
         b.to_async(&rt).iter(|| async {

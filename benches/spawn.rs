@@ -36,22 +36,33 @@ fn bench(c: &mut Criterion) {
     let pre = wasmtime::component::Linker::<()>::new(&engine).instantiate_pre(&component).expect("pre");
 
     let mut g = c.benchmark_group("process");
-    g.bench_function("spawn-monitored-exit/host", |b| {
-        b.iter_custom(|iters| {
-            let mut client = host.client();
-            on_runtime(&rt, async move {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    client.spawn_monitored("app:compute_worker", HOST, vec![6.into(), 7.into()]).await.expect("spawn");
-                    match client.next_event().await {
-                        Some(Event::Exit(e)) => assert_eq!(e.value, Value::Int(42)),
-                        other => panic!("unexpected {other:?}"),
+    let metered = HostBuilder::new(project)
+        .instance_slots(4096)
+        .code_cache(None)
+        .metrics(true)
+        .build()
+        .expect("quickstart loads");
+    for (name, h) in [("spawn-monitored-exit/host", &host), ("spawn-monitored-exit/host-metrics-on", &metered)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut client = h.client();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        client
+                            .spawn_monitored("app:compute_worker", HOST, vec![6.into(), 7.into()])
+                            .await
+                            .expect("spawn");
+                        match client.next_event().await {
+                            Some(Event::Exit(e)) => assert_eq!(e.value, Value::Int(42)),
+                            other => panic!("unexpected {other:?}"),
+                        }
                     }
-                }
-                start.elapsed()
+                    start.elapsed()
+                })
             })
-        })
-    });
+        });
+    }
     g.bench_function("spawn-monitored-exit/raw-instantiate-call", |b| {
         b.to_async(&rt).iter(|| async {
             let mut store = wasmtime::Store::new(&engine, ());

@@ -62,7 +62,9 @@ fn main() {
     let op = args.next().unwrap_or_else(|| "setup".to_owned());
     let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let project = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/project");
-    let host = HostBuilder::new(project).instance_slots(256).build().expect("the bench project loads");
+    // `WIPPY_METRICS=1`: the host keeps Prometheus metrics (the overhead SPEC §9 bounds).
+    let metrics = std::env::var_os("WIPPY_METRICS").is_some_and(|v| v == "1");
+    let host = HostBuilder::new(project).instance_slots(256).metrics(metrics).build().expect("the bench project loads");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio");
     rt.block_on(run(&host, &op, n));
 }

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Instructions per operation, for comparing two builds on a noisy machine (see BENCHMARKS.md).
-# Usage: scripts/opcount.sh [path/to/opcount]   (default: target/release/examples/opcount; build it with
+# Usage: [WIPPY_METRICS=1] scripts/opcount.sh [path/to/opcount]   (default: target/release/examples/opcount; build it with
 #        `cargo build --release --example opcount`). Needs valgrind.
 set -euo pipefail
 bin=${1:-target/release/examples/opcount}
-count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | awk '/Collected/ {print $4}'; }
+# Only what runs inside the runtime is counted: loading the project and building the host (whose one-time costs,
+# like the metrics clock's calibration, vary from run to run) stay out.
+count() {
+  valgrind --tool=callgrind --toggle-collect='tokio::runtime::runtime::Runtime::block_on*' \
+    --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | awk '/Collected/ {print $4}'
+}
 base=$(count setup 0)
 for spec in core-call:4000 component-call:2000 lua-noop:4000 lua-funcs-call:2000 wasm-spawn:1000 lua-spawn:1000; do
   op=${spec%%:*}

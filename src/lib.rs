@@ -63,6 +63,7 @@
 //!
 //! The `wippy` binary (`src/main.rs`, `src/cli/`) is a thin CLI over this API.
 
+mod admin;
 mod capability;
 mod cluster;
 mod deploy;
@@ -78,21 +79,26 @@ mod lua;
 mod process;
 mod registry;
 mod security;
+mod telemetry;
 mod testing;
 mod value;
 mod wasm;
 
+pub use admin::{Admin, AdminConfig};
 pub use capability::Group;
 pub use cluster::{Cluster, ClusterConfig, ClusterError, NodeEvent, DEFAULT_FAILURE_TIMEOUT, DEFAULT_LISTEN};
-pub use deploy::{Deployment, Status};
+pub use deploy::{Deployment, Status, SupervisionNode, SupervisionView};
 pub use error::{
-    CallError, CapabilityDenied, CommandError, ConvertError, DeployError, Diagnostic, Hinted, LimitExceeded, LoadError,
-    ProcessError,
+    AdminError, CallError, CapabilityDenied, CommandError, ConvertError, DeployError, Diagnostic, Hinted,
+    LimitExceeded, LoadError, ProcessError,
 };
-pub use host::{Command, Host, HostBuilder};
+pub use host::{Command, Host, HostBuilder, Totals};
 pub use id::{EntryId, Origin, Pos};
-pub use process::{Client, Event, Exit, Message, Payload, Pid, Received, Scope, SpawnOptions, MAX_CALL_DEPTH};
-pub use registry::settings::{load_settings, ClusterSettings, Settings};
+pub use process::{
+    Client, Event, Exit, Message, Payload, Pid, ProcessInfo, ProcessState, Received, Scope, SpawnOptions,
+    MAX_CALL_DEPTH,
+};
+pub use registry::settings::{load_settings, AdminSettings, ClusterSettings, Settings};
 pub use security::SecurityContext;
 pub use supervision::{ChildState, EventKind, ExitKind, SupervisorEvent};
 pub use testing::{TestOutcome, DEFAULT_TEST_TIMEOUT};

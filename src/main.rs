@@ -37,11 +37,16 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
         }
     };
-    cli::init_logging(args.verbose);
-    match std::panic::catch_unwind(AssertUnwindSafe(|| cli::run(args))) {
+    let telemetry = match cli::logging::init(args.verbose, args.otlp.as_deref()) {
+        Ok(t) => t,
+        Err(failure) => return failure.report(),
+    };
+    let code = match std::panic::catch_unwind(AssertUnwindSafe(|| cli::run(args))) {
         Ok(Ok(code)) => code,
         Ok(Err(failure)) => failure.report(),
         // The panic message was printed by the panic hook.
         Err(_) => cli::Failure::host("internal error: the host panicked (this is a bug in wippy)").report(),
-    }
+    };
+    telemetry.shutdown();
+    code
 }

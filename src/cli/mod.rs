@@ -5,10 +5,12 @@
 //! and [`Failure`], which renders an error with its hints and carries the exit code (1 for the user's input or a
 //! guest, 2 for the host itself).
 
+mod admin;
 mod call;
 mod check;
 mod cluster;
 mod hash;
+pub(crate) mod logging;
 mod run;
 mod start;
 mod test;
@@ -30,6 +32,9 @@ pub(crate) struct Cli {
     /// Debug logs (RUST_LOG is honoured too).
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+    /// Export the spans of calls, processes and messages to an OTLP/HTTP collector (`http://HOST:4318`).
+    #[arg(long, global = true, value_name = "ENDPOINT")]
+    pub(crate) otlp: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -42,6 +47,8 @@ enum Command {
     Check(check::Args),
     /// Print the `sha256:` hash of a file, as the `hash` field wants it.
     Hash(hash::Args),
+    /// Show the processes of a running node (`wippy start --admin`): state, age, mailbox, memory, CPU.
+    Ps(admin::PsArgs),
     /// Run a command (`meta.command` of a process entry) on the terminal host; `wippy run list` lists them.
     Run(run::Args),
     /// Start the hosts and the auto_start services and supervisors; run until Ctrl-C or SIGTERM, then stop them in
@@ -64,19 +71,11 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Call(a) => call::run(a, &global),
         Command::Check(a) => check::run(a, &global),
         Command::Hash(a) => hash::run(a, &global),
+        Command::Ps(a) => admin::ps(a, &global),
         Command::Run(a) => run::run(a, &global),
         Command::Start(a) => start::run(a, &global),
         Command::Test(a) => test::run(a, &global),
     }
-}
-
-/// Logs go to stderr: `warn` and above, everything of ours with `-v`; `RUST_LOG` overrides both.
-pub(crate) fn init_logging(verbose: bool) {
-    // ractor_cluster warns on every session that closes, which a node leaving does: `wippy start` reports that.
-    let default = if verbose { "wippy=debug,info" } else { "warn,ractor_cluster=error" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Why a command failed: the message, its hints, and whose fault it was.

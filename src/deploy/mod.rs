@@ -22,6 +22,10 @@
 //! Every supervisor of a deployment reports to one event stream ([`Deployment::next_event`]); `wippy start` prints
 //! it, tests assert on it.
 
+mod tree;
+
+pub use tree::{SupervisionNode, SupervisionView};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +41,7 @@ use crate::process::{Pid, SpawnRequest, System};
 use crate::registry::kinds::Lifecycle;
 use crate::registry::{EntryKind, Registry};
 use crate::security::SecurityContext;
+use crate::telemetry::Totals;
 use crate::value::Value;
 
 /// The name of the root supervisor.
@@ -58,6 +63,7 @@ pub struct Status {
 /// A running deployment: the root supervisor and the event stream of the whole tree.
 pub struct Deployment {
     root: SupervisorHandle,
+    system: Arc<System>,
     events: mpsc::UnboundedReceiver<SupervisorEvent>,
     stop_timeout: Duration,
 }
@@ -125,7 +131,10 @@ impl Builder<'_> {
                     async move {
                         let req = SpawnRequest::new(&process, &host, input, context).supervised_by(sup, &name);
                         let (pid, cell) = system.spawn(req).await.map_err(|e| e.to_string())?;
-                        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pid);
+                        // A start after an earlier instance is a restart, counted where it happens.
+                        if slot.lock().unwrap_or_else(|p| p.into_inner()).replace(pid).is_some() {
+                            Totals::bump(&system.telemetry().totals.restarts);
+                        }
                         Ok(cell)
                     }
                 });
@@ -237,7 +246,7 @@ impl Host {
             events: Some(tx),
         };
         let root = SupervisorHandle::start(spec).await.map_err(|e| DeployError::Start(e.to_string()))?;
-        Ok(Deployment { root, events: rx, stop_timeout })
+        Ok(Deployment { root, system: self.system().clone(), events: rx, stop_timeout })
     }
 }
 
@@ -245,6 +254,11 @@ impl Deployment {
     /// The root supervisor.
     pub fn root(&self) -> &SupervisorHandle {
         &self.root
+    }
+
+    /// A handle that reads the live tree, for introspection (SPEC §9).
+    pub fn view(&self) -> SupervisionView {
+        SupervisionView { root: self.root.clone(), system: self.system.clone() }
     }
 
     /// The next event from any supervisor of the tree.

@@ -4,19 +4,21 @@
 //! - [`CallError`]: a call into a guest failed (with [`LimitExceeded`] and [`CapabilityDenied`]);
 //! - [`ProcessError`]: a process operation failed (spawn, send, register, link, ...);
 //! - [`DeployError`] and [`CommandError`]: a deployment or a CLI command cannot start;
-//! - [`ClusterError`]: a host cannot join a cluster;
+//! - [`ClusterError`]: a host cannot join a cluster; [`AdminError`]: the admin endpoint cannot start;
 //! - [`ConvertError`]: a value does not fit a WIT type (defined beside the conversion, re-exported here).
 //!
 //! `Display` is always the bare message: it is what a guest, a Lua `err` value or an EXIT error carries. What the
 //! user can do about an error is a separate hint ([`Hinted::hint`], or [`Diagnostic::hint`]), rendered by the CLI
 //! as `hint:` lines and never sent to guests.
 
+mod admin;
 mod call;
 mod cluster;
 mod deploy;
 mod load;
 mod process;
 
+pub use admin::AdminError;
 pub use call::{CallError, CapabilityDenied, LimitExceeded};
 pub use cluster::ClusterError;
 pub use deploy::{CommandError, DeployError};
@@ -52,6 +54,12 @@ impl Hinted for CommandError {
 impl Hinted for DeployError {
     fn hint(&self) -> Option<String> {
         None
+    }
+}
+
+impl Hinted for AdminError {
+    fn hint(&self) -> Option<String> {
+        AdminError::hint(self)
     }
 }
 

@@ -25,6 +25,7 @@ use crate::lua::{LuaEngine, LuaFunction, LuaProgram};
 use crate::process::{Function, HostLimits, MailboxBounds, ProcessHost, Program, System};
 use crate::registry::kinds::{default_workers, LuaRole, PoolKind, WasmRole};
 use crate::registry::{EntryKind, Registry};
+use crate::telemetry::Telemetry;
 use crate::wasm::{self, EngineSettings, EnvSource, WasmEngine, WasmFunction, WasmProgram};
 
 /// Builds a [`Host`] with non-default settings.
@@ -36,6 +37,7 @@ pub struct HostBuilder {
     memory_slot: Option<u64>,
     memory_budget: Option<u64>,
     env: EnvSource,
+    metrics: bool,
 }
 
 impl HostBuilder {
@@ -49,6 +51,7 @@ impl HostBuilder {
             memory_slot: None,
             memory_budget: None,
             env: EnvSource::Process,
+            metrics: false,
         }
     }
 
@@ -84,6 +87,13 @@ impl HostBuilder {
         self
     }
 
+    /// Keeps Prometheus metrics (calls by entry and outcome, with their durations; SPEC §9) for
+    /// [`Host::metrics_text`]. Off by default: the totals behind the dashboard are kept either way.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
     /// Loads the project and prepares every entry. Problems of the registry and of the binaries (hashes,
     /// compilation, exports) are reported together.
     pub fn build(self) -> Result<Host, LoadError> {
@@ -100,7 +110,7 @@ impl HostBuilder {
             });
             return Err(LoadError { diagnostics: diags });
         }
-        Ok(assemble(registry, engine, prepared))
+        Ok(assemble(registry, engine, prepared, Arc::new(Telemetry::new(self.metrics))))
     }
 
     /// Step 2: the WASM engine, sized for the registry unless the builder says otherwise.
@@ -234,11 +244,11 @@ fn check_service_inputs(registry: &Registry, programs: &EntryMap<Arc<dyn Program
 }
 
 /// Step 6: the process hosts, the process system over the prepared entries, and the host.
-fn assemble(registry: Registry, engine: WasmEngine, prepared: Prepared) -> Host {
+fn assemble(registry: Registry, engine: WasmEngine, prepared: Prepared, telemetry: Arc<Telemetry>) -> Host {
     let registry = Arc::new(registry);
-    let functions = Arc::new(FunctionTable::new(prepared.functions, registry.clone()));
+    let functions = Arc::new(FunctionTable::new(prepared.functions, registry.clone(), &telemetry));
     let hosts = process_hosts(&registry);
-    let system = Arc::new(System::new(registry.clone(), hosts, prepared.programs, functions.clone()));
+    let system = Arc::new(System::new(registry.clone(), hosts, prepared.programs, functions.clone(), telemetry));
     let inner = HostInner { registry, engine, functions, system, lua: prepared.lua, cluster: Default::default() };
     Host { inner: Arc::new(inner) }
 }

@@ -11,6 +11,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::error::CallError;
 use crate::id::{EntryId, EntryMap};
 use crate::process::{
@@ -18,23 +20,34 @@ use crate::process::{
 };
 use crate::registry::fields::closest;
 use crate::registry::Registry;
+use crate::telemetry::{CallMetrics, Telemetry};
 use crate::value::Value;
+
+/// A function and its call metrics (when the host keeps metrics).
+type Metered = (Arc<dyn Function>, Option<Arc<CallMetrics>>);
 
 /// Every function entry of a host.
 pub(crate) struct FunctionTable {
-    map: EntryMap<Arc<dyn Function>>,
+    map: EntryMap<Metered>,
     registry: Arc<Registry>,
 }
 
 impl FunctionTable {
     /// A table over `map`; `registry` explains IDs that are not functions.
-    pub(crate) fn new(map: EntryMap<Arc<dyn Function>>, registry: Arc<Registry>) -> FunctionTable {
+    /// With metrics on, every call is counted by entry and outcome and timed.
+    pub(crate) fn new(
+        map: EntryMap<Arc<dyn Function>>,
+        registry: Arc<Registry>,
+        telemetry: &Telemetry,
+    ) -> FunctionTable {
+        let metered = |id: &EntryId| telemetry.calls(id.as_str());
+        let map = map.into_iter().map(|(id, f)| (id.clone(), (f, metered(&id)))).collect();
         FunctionTable { map, registry }
     }
 
     /// The signature of function `id` as text.
     pub(crate) fn signature(&self, id: &str) -> Option<String> {
-        self.map.get(id).map(|f| f.signature())
+        self.map.get(id).map(|(f, _)| f.signature())
     }
 
     fn not_a_function(&self, id: &str) -> CallError {
@@ -55,8 +68,54 @@ impl FunctionTable {
 
 impl Functions for FunctionTable {
     fn call(&self, env: CallEnv, id: &str, args: Vec<Value>) -> BoxFuture<'_, Result<Value, CallError>> {
-        if let Some(f) = self.map.get(id) {
-            return f.call(env, args);
+        // A span per call when tracing collects them (OTLP); otherwise nothing is wrapped.
+        let span = call_span(id);
+        if !span.is_disabled() {
+            return Box::pin(self.call_untraced(env, id, args).instrument(span));
+        }
+        self.call_untraced(env, id, args)
+    }
+}
+
+impl FunctionTable {
+    /// A call from Rust ([`crate::Host::call`]): like [`Functions::call`], timed without wrapping the engine's
+    /// future in another.
+    pub(crate) async fn call_direct(&self, env: CallEnv, id: &str, args: Vec<Value>) -> Result<Value, CallError> {
+        let span = call_span(id);
+        if !span.is_disabled() {
+            return self.call_untraced(env, id, args).instrument(span).await;
+        }
+        match self.map.get(id) {
+            Some((f, Some(metrics))) => {
+                let started = crate::telemetry::now();
+                let out = f.call(env, args).await;
+                metrics.record(out.is_ok(), started);
+                out
+            }
+            _ => self.call_untraced(env, id, args).await,
+        }
+    }
+}
+
+/// The span of a call (OpenTelemetry: internal); disabled unless tracing collects `wippy` spans at INFO.
+fn call_span(id: &str) -> tracing::Span {
+    tracing::info_span!("call", entry = id, otel.kind = "internal")
+}
+
+impl FunctionTable {
+    fn call_untraced(&self, env: CallEnv, id: &str, args: Vec<Value>) -> BoxFuture<'_, Result<Value, CallError>> {
+        match self.map.get(id) {
+            Some((f, None)) => return f.call(env, args),
+            Some((f, Some(metrics))) => {
+                let (call, metrics) = (f.call(env, args), metrics.clone());
+                return Box::pin(async move {
+                    let started = crate::telemetry::now();
+                    let out = call.await;
+                    metrics.record(out.is_ok(), started);
+                    out
+                });
+            }
+            None => {}
         }
         if let Some((entry, host)) = self.default_host(id) {
             return Box::pin(run_as_process(env, entry, host, args));

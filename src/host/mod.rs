@@ -12,16 +12,18 @@
 mod builder;
 mod commands;
 mod functions;
+mod introspect;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use builder::HostBuilder;
 pub use commands::Command;
+pub use introspect::Totals;
 
 use crate::cluster::{Cluster, ClusterConfig, ClusterError, NodeEvent};
 use crate::error::{CallError, LoadError};
-use crate::process::{CallEnv, Client, Functions, Pid, System};
+use crate::process::{CallEnv, Client, Pid, System};
 use crate::registry::Registry;
 use crate::security::SecurityContext;
 use crate::value::Value;
@@ -95,7 +97,7 @@ impl Host {
     /// Calls the function entry `id` as `context`: the function, and everything it calls or spawns, runs under it.
     pub async fn call_as(&self, context: SecurityContext, id: &str, args: Vec<Value>) -> Result<Value, CallError> {
         let env = CallEnv::new(self.inner.system.clone(), Arc::new(context));
-        self.inner.functions.call(env, id, args).await
+        self.inner.functions.call_direct(env, id, args).await
     }
 
     /// The signature of a function entry as text, e.g. `compute(a: s32, b: s32) -> s32`.

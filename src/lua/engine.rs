@@ -387,7 +387,19 @@ impl Lease {
         .map_err(|e| lua_error(&self.code, &e))?;
         let deadline = self.code.limits.max_execution.map(|max| Instant::now() + max);
         ctx.set_step_deadline(deadline);
-        let run = async { results(&self.code, drive(&ctx, thread, head).await) };
+        // The process's accounting sees its heap after every slice.
+        let meter = match (&ctx.env.owner, self.state.as_ref()) {
+            (Some(owner), Some(state)) => Some((owner.clone(), state.lua().clone())),
+            _ => None,
+        };
+        let mut run = std::pin::pin!(async { results(&self.code, drive(&ctx, thread, head).await) });
+        let run = std::future::poll_fn(|cx| {
+            let r = std::future::Future::poll(run.as_mut(), cx);
+            if let Some((owner, lua)) = &meter {
+                owner.stats.set_memory(lua.used_memory() as u64);
+            }
+            r
+        });
         bounded(&self.code, deadline, run).await
     }
 }

@@ -19,11 +19,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef};
+use tracing::Instrument;
 
 use super::guest::{Launch, ProcessContext, Running};
 use super::hosts::Gated;
 use super::lifecycle::Identity;
 use super::mailbox::Inbox;
+use super::stats::Metered;
 use crate::error::CallError;
 use crate::value::Value;
 
@@ -42,6 +44,9 @@ pub(crate) struct ProcessActor;
 /// What a process needs to start.
 pub(crate) struct ProcArgs {
     pub(crate) identity: Identity,
+    /// The process's span: Init and Step run inside it, so every log line and span of the process carries its PID
+    /// and entry.
+    pub(crate) span: tracing::Span,
     pub(crate) launch: Box<dyn Launch>,
     pub(crate) inbox: Inbox,
 }
@@ -49,6 +54,7 @@ pub(crate) struct ProcArgs {
 /// The state of a running process.
 pub(crate) struct ProcState {
     identity: Identity,
+    span: tracing::Span,
     running: Option<Box<dyn Running>>,
     outcome: Option<Result<Value, CallError>>,
 }
@@ -98,9 +104,9 @@ impl Actor for ProcessActor {
         let process =
             ProcessContext { system: a.identity.system().clone(), record: a.identity.record().clone(), inbox: a.inbox };
         // On failure the identity is dropped unpublished: its host slot is given back and nobody is notified.
-        let running = a.launch.init(process).await.map_err(Box::new)?;
+        let running = a.launch.init(process).instrument(a.span.clone()).await.map_err(Box::new)?;
         a.identity.publish();
-        Ok(ProcState { identity: a.identity, running: Some(running), outcome: None })
+        Ok(ProcState { identity: a.identity, span: a.span, running: Some(running), outcome: None })
     }
 
     async fn handle(
@@ -113,17 +119,18 @@ impl Actor for ProcessActor {
         let record = state.identity.record().clone();
         let Some(running) = state.running.as_mut() else { return Ok(()) };
         let step: Pin<Box<dyn Future<Output = Result<Value, CallError>> + Send + '_>> = running.step();
+        let stats = &record.stats;
         let run = async {
             match &record.host {
-                Some(h) => Gated::new(h, step).await,
-                None => step.await,
+                Some(h) => Gated::new(h, Metered::new(stats, step)).await,
+                None => Metered::new(stats, step).await,
             }
         };
         // Terminate wins over the guest: the step future (and the guest's fiber or coroutine) is dropped.
         let outcome = tokio::select! {
             biased;
             _ = record.killed.notified() => None,
-            r = run => Some(r),
+            r = run.instrument(state.span.clone()) => Some(r),
         };
         let error = match &outcome {
             Some(Ok(_)) => None,
@@ -131,6 +138,7 @@ impl Actor for ProcessActor {
             None => Some(record.ctl().kill_reason.clone().unwrap_or_else(|| Value::from("terminated"))),
         };
         state.outcome = outcome;
+        record.stats.set_exiting();
         myself.stop(stop_reason(error));
         Ok(())
     }

@@ -103,8 +103,8 @@ impl System {
                     sent += 1;
                 }
             } else if let Some(r) = self.record(m.as_str()) {
-                let m = Message { from: from.cloned(), topic: topic.to_owned(), payload: payload.clone() };
-                if r.mailbox.message(m).is_ok() {
+                let m = Message::new(from.cloned(), topic, payload.clone());
+                if self.queue(&r, m).is_ok() {
                     sent += 1;
                 }
             }

@@ -60,6 +60,7 @@ impl CallEnv {
             return Err(CallError::TooDeep { entry: caller.clone(), limit: MAX_CALL_DEPTH });
         }
         let env = CallEnv { depth, ..self.clone() };
+        let _calling = self.owner.as_ref().map(|o| o.stats.calling());
         self.system.functions().call(env, id, args).await
     }
 }

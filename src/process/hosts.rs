@@ -49,6 +49,11 @@ pub(crate) struct HostLimits {
 }
 
 impl ProcessHost {
+    /// Processes waiting for a worker now.
+    pub(crate) fn queued(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
     /// A process host for the entry `id`.
     pub(crate) fn new(id: EntryId, limits: HostLimits) -> Self {
         let workers = Semaphore::new(limits.workers.max(1));

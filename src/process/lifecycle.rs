@@ -35,7 +35,9 @@ use super::record::Record;
 use super::remote::ExitSignal;
 use super::{Pid, System};
 use crate::error::ProcessError;
+use crate::id::EntryId;
 use crate::security::SecurityContext;
+use crate::telemetry::Outcome;
 use crate::value::Value;
 
 /// The owner of one PID, from open to finalize.
@@ -49,6 +51,7 @@ impl Identity {
     /// reserved slot. Not visible to anyone until [`Identity::publish`].
     pub(crate) fn open(
         system: &Arc<System>,
+        entry: EntryId,
         host: Option<Arc<ProcessHost>>,
         context: Arc<SecurityContext>,
         depth: u32,
@@ -57,14 +60,14 @@ impl Identity {
             h.reserve()?;
         }
         let pid = system.next_pid(host.as_ref().map_or("client", |h| h.id.as_str()));
-        let (record, inbox) = Record::new(pid, host, context, depth);
+        let (record, inbox) = Record::new(pid, Some(entry), host, context, depth);
         Ok((Identity { system: system.clone(), record }, inbox))
     }
 
     /// Opens and publishes an identity without an actor (a client, a Lua function call).
     pub(crate) fn open_published(system: &Arc<System>, context: Arc<SecurityContext>) -> (Identity, Inbox) {
         let pid = system.next_pid("client");
-        let (record, inbox) = Record::new(pid, None, context, 0);
+        let (record, inbox) = Record::new(pid, None, None, context, 0);
         let identity = Identity { system: system.clone(), record };
         identity.publish();
         (identity, inbox)
@@ -111,6 +114,7 @@ pub(super) fn finalize(system: &System, record: &Record, value: Value, error: Op
             return;
         }
         ctl.exited = true;
+        record.stats.set_exiting();
         (
             std::mem::take(&mut ctl.monitors),
             std::mem::take(&mut ctl.links),
@@ -120,6 +124,9 @@ pub(super) fn finalize(system: &System, record: &Record, value: Value, error: Op
     };
     system.table.remove(&record.pid);
     record.mailbox.close();
+    if record.entry.is_some() {
+        count_exit(system, record, error.is_some());
+    }
     if let Some(h) = &record.host {
         h.release();
     }
@@ -140,4 +147,18 @@ pub(super) fn finalize(system: &System, record: &Record, value: Value, error: Op
     }
     system.release_names(&record.pid, names);
     system.release_groups(&record.pid, groups);
+}
+
+/// Counts a process's end in the host's totals.
+fn count_exit(system: &System, record: &Record, failed: bool) {
+    let totals = &system.telemetry().totals;
+    let outcome = match (failed, record.ctl().kill_reason.is_some()) {
+        (false, _) => Outcome::Normal,
+        (true, true) => Outcome::Killed,
+        (true, false) => Outcome::Error,
+    };
+    totals.exited(outcome);
+    if let Some(fuel) = record.stats.fuel() {
+        totals.fuel.fetch_add(fuel, std::sync::atomic::Ordering::Relaxed);
+    }
 }

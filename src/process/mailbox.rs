@@ -34,6 +34,16 @@ pub struct Message {
     pub topic: String,
     /// The payload.
     pub payload: Payload,
+    /// The producer span of its send (OpenTelemetry messaging), which the receiver's consumer span follows; a
+    /// disabled span unless tracing collects `wippy` spans at INFO.
+    pub(crate) span: tracing::Span,
+}
+
+impl Message {
+    /// A message from `from` on `topic`.
+    pub fn new(from: Option<Pid>, topic: impl Into<String>, payload: Payload) -> Message {
+        Message { from, topic: topic.into(), payload, span: tracing::Span::none() }
+    }
 }
 
 /// How a process ended, as its monitors see it.
@@ -263,6 +273,12 @@ impl Mailbox {
         self.0.ready.notify_one();
     }
 
+    /// The messages waiting, and their weight in bytes.
+    pub(crate) fn depth(&self) -> (usize, u64) {
+        let q = self.0.lock();
+        (q.messages.len(), q.bytes)
+    }
+
     /// Closes the mailbox: later items are dropped, and the inbox reports the end once it is drained.
     pub(crate) fn close(&self) {
         self.0.lock().closed = true;
@@ -280,6 +296,8 @@ impl Inbox {
         }
         if messages {
             if let Some(m) = q.pop_message() {
+                drop(q);
+                received(&m);
                 return Ok(Some(Received::Message(m)));
             }
         }
@@ -339,8 +357,28 @@ impl Inbox {
 
     /// A message if one is queued now.
     pub(crate) fn try_recv_message(&mut self) -> Option<Message> {
-        self.0.lock().pop_message()
+        let m = self.0.lock().pop_message();
+        if let Some(m) = &m {
+            received(m);
+        }
+        m
     }
+}
+
+/// Records the consumer span of a message taken from a mailbox: a child of the receiving process's span, following
+/// the sender's producer span.
+fn received(m: &Message) {
+    if m.span.is_disabled() {
+        return;
+    }
+    let span = tracing::info_span!(
+        "receive",
+        otel.kind = "consumer",
+        messaging.system = "wippy",
+        messaging.operation.type = "receive",
+        messaging.destination.name = %m.topic,
+    );
+    span.follows_from(&m.span);
 }
 
 /// Waits for a mailbox to change; owned, so no lock is held while waiting.

@@ -10,6 +10,7 @@
 //!   monitors and links, the name registry and process groups.
 //! - [`hosts`]: process hosts (`max_processes`, `workers`, `queue_size`) and the worker gate.
 //! - [`spawn`] and [`actor`]: the path from an entry ID to a running actor (Init, Step, Close).
+//! - [`stats`]: per-process accounting (state, age, CPU, memory) and the snapshots of the process table.
 //! - [`client`]: [`Client`], the Rust-side participant: it has a PID and a mailbox, so orchestration code can
 //!   spawn, monitor, link, send and receive like a process.
 //!
@@ -31,6 +32,7 @@ mod pid;
 mod record;
 mod remote;
 mod spawn;
+mod stats;
 mod system;
 
 pub use client::Client;
@@ -38,6 +40,7 @@ pub use guest::MAX_CALL_DEPTH;
 pub use mailbox::{Event, Exit, Message, Payload, Received};
 pub use names::Scope;
 pub use pid::Pid;
+pub use stats::{ProcessInfo, ProcessState};
 
 pub(crate) use budget::{default_memory_budget, MemoryBudget};
 pub(crate) use guest::{BoxFuture, CallEnv, Function, Functions, Launch, ProcessContext, Program, Running};

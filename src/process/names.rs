@@ -108,8 +108,8 @@ impl System {
         if let Some(r) = self.record(pid.as_str()) {
             r.ctl().names.retain(|n| n != name);
             let payload = Value::map([("name", Value::from(name)), ("holder", Value::from(holder.as_str()))]);
-            let m = Message { from: None, topic: "@name.lost".to_owned(), payload: Payload::Value(payload) };
-            let _ = r.mailbox.message(m);
+            let m = Message::new(None, "@name.lost", Payload::Value(payload));
+            let _ = self.queue(&r, m);
         }
     }
 

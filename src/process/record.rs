@@ -11,7 +11,9 @@ use tokio::sync::Notify;
 
 use super::hosts::ProcessHost;
 use super::mailbox::{mailbox, Inbox, Mailbox};
+use super::stats::Stats;
 use super::Pid;
+use crate::id::EntryId;
 use crate::security::SecurityContext;
 use crate::value::Value;
 
@@ -38,6 +40,10 @@ pub(crate) struct Control {
 pub(crate) struct Record {
     /// Its PID.
     pub(crate) pid: Pid,
+    /// The process entry it runs; `None` for a participant without an actor.
+    pub(crate) entry: Option<EntryId>,
+    /// What it is doing and what it consumed ([`super::stats`]).
+    pub(crate) stats: Stats,
     /// Where its messages and events go.
     pub(crate) mailbox: Mailbox,
     /// The process host it runs on; `None` for a participant without an actor (a Rust client, or a Lua function
@@ -57,6 +63,7 @@ impl Record {
     /// A record and the inbox of its mailbox.
     pub(super) fn new(
         pid: Pid,
+        entry: Option<EntryId>,
         host: Option<Arc<ProcessHost>>,
         context: Arc<SecurityContext>,
         depth: u32,
@@ -64,6 +71,8 @@ impl Record {
         let (mailbox, inbox) = mailbox(host.as_ref().map(|h| h.limits.mailbox).unwrap_or_default());
         let record = Arc::new(Record {
             pid,
+            entry,
+            stats: Stats::default(),
             mailbox,
             host,
             context,

@@ -118,13 +118,16 @@ impl System {
     ) -> Result<(Pid, ractor::ActorCell), ProcessError> {
         let SpawnRequest { entry, host, args, context, parent, supervisor, name, depth, announce } = req;
         let host = host.split_once('@').filter(|(n, _)| self.node() == Some(*n)).map_or(host, |(_, h)| h);
-        let program = self.program(entry).ok_or_else(|| self.not_a_process(entry))?;
+        let (entry_id, program) = self.program_entry(entry).ok_or_else(|| self.not_a_process(entry))?;
         let host = self.host(host)?;
         let launch = program.prepare(args).map_err(ProcessError::Arguments)?;
-        let (identity, inbox) = Identity::open(self, Some(host), context, depth)?;
+        let (identity, inbox) = Identity::open(self, entry_id.clone(), Some(host), context, depth)?;
         let pid = identity.pid().clone();
         let record = identity.record().clone();
-        let args = ProcArgs { identity, launch, inbox };
+        // At ERROR level so the log lines of the process carry it whatever the log level; the OTLP exporter sees it
+        // as the process's root span.
+        let span = tracing::error_span!("process", pid = %pid, entry = %entry_id);
+        let args = ProcArgs { identity, span, launch, inbox };
         let spawned = match supervisor {
             Some(sup) => ractor::Actor::spawn_linked(None, ProcessActor, args, sup).await,
             None => ractor::Actor::spawn(None, ProcessActor, args).await,
@@ -145,6 +148,7 @@ impl System {
         if let Some(announce) = announce {
             announce(&pid);
         }
+        crate::telemetry::Totals::bump(&self.telemetry().totals.spawned);
         // Step. A send to a stopped actor fails only when it was killed in between; its Close already ran.
         let _ = actor.cast(ProcMsg::Step);
         Ok((pid, actor.get_cell()))

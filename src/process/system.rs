@@ -23,6 +23,7 @@ use super::Pid;
 use crate::error::ProcessError;
 use crate::id::{EntryId, EntryMap};
 use crate::registry::Registry;
+use crate::telemetry::{Telemetry, Totals};
 use crate::value::Value;
 
 /// The process table, names and groups of one host.
@@ -35,6 +36,8 @@ pub(crate) struct System {
     functions: Arc<dyn Functions>,
     registry: Arc<Registry>,
     serial: AtomicU64,
+    /// The host's metrics.
+    telemetry: Arc<Telemetry>,
     /// This node's name and the way to the others, once the host joined a cluster.
     cluster: OnceLock<(Arc<str>, Arc<dyn Remote>)>,
 }
@@ -54,6 +57,7 @@ impl System {
         hosts: EntryMap<Arc<ProcessHost>>,
         programs: EntryMap<Arc<dyn Program>>,
         functions: Arc<dyn Functions>,
+        telemetry: Arc<Telemetry>,
     ) -> System {
         System {
             table: DashMap::default(),
@@ -64,6 +68,7 @@ impl System {
             functions,
             registry,
             serial: AtomicU64::new(1),
+            telemetry,
             cluster: OnceLock::new(),
         }
     }
@@ -135,6 +140,11 @@ impl System {
         self.programs.get(id)
     }
 
+    /// A process entry's ID and program.
+    pub(super) fn program_entry(&self, id: &str) -> Option<(&EntryId, &Arc<dyn Program>)> {
+        self.programs.get_key_value(id)
+    }
+
     /// The IDs of every process entry.
     pub(super) fn program_ids(&self) -> impl Iterator<Item = &EntryId> {
         self.programs.keys()
@@ -178,6 +188,11 @@ impl System {
     /// How many processes and clients are alive.
     pub(crate) fn count(&self) -> usize {
         self.table.len()
+    }
+
+    /// Every process host.
+    pub(crate) fn process_hosts(&self) -> impl Iterator<Item = &Arc<ProcessHost>> {
+        self.hosts.values()
     }
 
     /// The process host of a `process.host` (or `terminal.host`) entry.
@@ -270,7 +285,7 @@ impl System {
         payload: Payload,
     ) -> Result<(), ProcessError> {
         super::check_topic(topic)?;
-        let message = Message { from: from.cloned(), topic: topic.to_owned(), payload };
+        let message = Message::new(from.cloned(), topic, payload);
         if dest.starts_with('{') {
             let Some(pid) = Pid::parse(dest) else {
                 return Err(ProcessError::BadPid { text: dest.to_owned() });
@@ -281,7 +296,7 @@ impl System {
             // Delivered under the table's shard guard: pushing into an unbounded queue never waits. A PID that is
             // not alive is an error (SPEC §4).
             match self.table.get(dest) {
-                Some(r) => r.mailbox.message(message).map_err(|full| mailbox_full(dest, full)),
+                Some(r) => self.queue(&r, message).map_err(|full| mailbox_full(dest, full)),
                 None => Err(ProcessError::NoProcess { pid: dest.to_owned() }),
             }
         } else {
@@ -290,10 +305,31 @@ impl System {
                 return remote.send(message.from.as_ref(), &pid, &message.topic, message.payload);
             }
             match self.table.get(&pid) {
-                Some(r) => r.mailbox.message(message).map_err(|full| mailbox_full(pid.as_str(), full)),
+                Some(r) => self.queue(&r, message).map_err(|full| mailbox_full(pid.as_str(), full)),
                 None => Err(ProcessError::NoProcess { pid: pid.to_string() }),
             }
         }
+    }
+
+    /// Queues a message into a record's mailbox, counting it as sent or dropped.
+    pub(super) fn queue(&self, r: &Record, mut m: Message) -> Result<(), MailboxFull> {
+        let t = &self.telemetry.totals;
+        m.span = tracing::info_span!(
+            "send",
+            otel.kind = "producer",
+            messaging.system = "wippy",
+            messaging.operation.type = "send",
+            messaging.destination.name = %m.topic,
+            messaging.wippy.to = %r.pid,
+        );
+        let r = r.mailbox.message(m);
+        Totals::bump(if r.is_ok() { &t.messages_sent } else { &t.messages_dropped });
+        r
+    }
+
+    /// The host's metrics.
+    pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     /// Terminates every live process (the host is going away). Participants without an actor end normally.

@@ -1,4 +1,4 @@
-//! The project's `.wippy.yaml` (Wippy's settings file, SPEC §8): the blocks we read (`cluster`), with every
+//! The project's `.wippy.yaml` (Wippy's settings file, SPEC §8, §9): the blocks we read (`cluster`, `admin`), with every
 //! problem positioned like registry files; every other top-level section (`logger`, `profiler`, `registry`,
 //! `relay`, ...) is accepted and named once in a debug log. A project without the file has default settings.
 
@@ -32,11 +32,24 @@ pub struct ClusterSettings {
     pub failure_timeout: Option<Duration>,
 }
 
+/// The `admin` block (SPEC §9), as written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AdminSettings {
+    /// `address`: `host:port`.
+    pub address: Option<String>,
+    /// `token`: the bearer token.
+    pub token: Option<String>,
+    /// `token_file`, relative to the project folder.
+    pub token_file: Option<String>,
+}
+
 /// The settings of a project.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {
     /// The `cluster` block, when the file has one.
     pub cluster: Option<ClusterSettings>,
+    /// The `admin` block, when the file has one.
+    pub admin: Option<AdminSettings>,
 }
 
 /// Reads `.wippy.yaml` in `project`; default settings when there is none.
@@ -80,11 +93,32 @@ fn read(root: &Node, sink: &mut Sink<'_>) -> Settings {
     for (k, v) in map {
         match k.as_str() {
             Some("cluster") => settings.cluster = read_cluster(v, sink),
+            Some("admin") => settings.admin = read_admin(v, sink),
             Some(other) => tracing::debug!("{SETTINGS_FILE}: section `{other}` is not used by this host"),
             None => sink.error(k.pos, "a top-level key must be a string"),
         }
     }
     settings
+}
+
+fn read_admin(node: &Node, sink: &mut Sink<'_>) -> Option<AdminSettings> {
+    let mut f = Fields::new(node, "`admin`", sink)?;
+    let mut a = AdminSettings::default();
+    if let Some((address, pos)) = f.string("address", sink) {
+        if address.parse::<std::net::SocketAddr>().is_err() {
+            sink.error_hint(
+                pos,
+                format!("`address` must be an address `ip:port`, got `{address}`"),
+                "like `127.0.0.1:9100`",
+            );
+        } else {
+            a.address = Some(address);
+        }
+    }
+    a.token = f.string("token", sink).map(|(s, _)| s);
+    a.token_file = f.string("token_file", sink).map(|(s, _)| s);
+    f.finish(sink);
+    Some(a)
 }
 
 fn read_cluster(node: &Node, sink: &mut Sink<'_>) -> Option<ClusterSettings> {
@@ -153,5 +187,16 @@ mod tests {
         assert!(text.contains(".wippy.yaml:2:"), "{text}");
         assert!(text.contains(".wippy.yaml:3:") && text.contains("`listen` must be an address"), "{text}");
         assert!(text.contains(".wippy.yaml:5:5") && text.contains("unknown field `secret`"), "{text}");
+    }
+
+    #[test]
+    fn reads_the_admin_block() {
+        let s = load("admin:\n  address: 0.0.0.0:9100\n  token_file: admin.token\n").expect("loads");
+        let a = s.admin.expect("an admin block");
+        assert_eq!((a.address.as_deref(), a.token_file.as_deref()), (Some("0.0.0.0:9100"), Some("admin.token")));
+        let e = load("admin:\n  address: everywhere\n  port: 3\n").expect_err("bad");
+        let text = e.to_string();
+        assert!(text.contains(".wippy.yaml:2:") && text.contains("`address` must be an address"), "{text}");
+        assert!(text.contains(".wippy.yaml:3:3") && text.contains("unknown field `port`"), "{text}");
     }
 }

@@ -102,9 +102,13 @@ impl Code {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Fuel is always on in the engine; an entry without `max_fuel` gets all of it.
-        let _ = store.set_fuel(self.limits.max_fuel.unwrap_or(u64::MAX));
+        let fuel = self.limits.max_fuel.unwrap_or(u64::MAX);
+        let _ = store.set_fuel(fuel);
         store.set_hostcall_fuel(self.transfer_fuel);
-        store.epoch_deadline_callback(|ctx| {
+        store.epoch_deadline_callback(move |ctx| {
+            if let (Some(r), Ok(left)) = (&ctx.data().limiter.meter, ctx.get_fuel()) {
+                r.stats.set_fuel(fuel.saturating_sub(left));
+            }
             if let Some((deadline, ms)) = ctx.data().deadline {
                 if Instant::now() >= deadline {
                     return Err(wasmtime::Error::new(LimitExceeded::Time { ms }));

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use wasmtime::component::Val;
-use wasmtime::Store;
+use wasmtime::{CallHook, Store};
 
 use super::code::{Code, Instance};
 use super::pool::Pool;
@@ -83,8 +83,18 @@ impl Launch for WasmLaunch {
             } else {
                 state.tag_pid(process.pid().clone());
             }
+            process.record.stats.set_fuel(0);
+            state.limiter.meter = Some(process.record.clone());
             state.process = Some(Box::new(process));
             let mut store = code.new_store(state);
+            // A process's fuel is seen at every call into the host (a receive, a send), not only at epoch ticks.
+            let fuel = code.limits.max_fuel.unwrap_or(u64::MAX);
+            store.call_hook(move |ctx, hook| {
+                if let (CallHook::CallingHost, Some(r), Ok(left)) = (hook, &ctx.data().limiter.meter, ctx.get_fuel()) {
+                    r.stats.set_fuel(fuel.saturating_sub(left));
+                }
+                Ok(())
+            });
             let instance = code.instantiate(&mut store).await?;
             Ok(Box::new(WasmRunning { code, store, instance, args: Some(args) }) as Box<dyn Running>)
         })
@@ -102,6 +112,12 @@ struct WasmRunning {
 impl Running for WasmRunning {
     fn step(&mut self) -> BoxFuture<'_, Result<Value, CallError>> {
         let args = self.args.take().unwrap_or_default();
-        Box::pin(self.code.call(&mut self.store, &self.instance, args))
+        Box::pin(async move {
+            let out = self.code.call(&mut self.store, &self.instance, args).await;
+            if let (Some(r), Ok(left)) = (&self.store.data().limiter.meter, self.store.get_fuel()) {
+                r.stats.set_fuel(self.code.limits.max_fuel.unwrap_or(u64::MAX).saturating_sub(left));
+            }
+            out
+        })
     }
 }

@@ -19,13 +19,12 @@ use super::imports::stdio::LogTag;
 use super::imports::wasi::{Orphan, Stdio, WasiSetup};
 use crate::error::LimitExceeded;
 use crate::id::EntryId;
-use crate::process::{CallEnv, MemoryBudget, Pid, ProcessContext};
+use crate::process::{CallEnv, MemoryBudget, Pid, ProcessContext, Record};
 
 /// The largest table a guest may grow to, in elements.
 pub(super) const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 /// Enforces `max_memory` and the table limit.
-#[derive(Debug)]
 pub(crate) struct Limiter {
     /// `max_memory` in bytes, if set.
     pub max_memory: Option<u64>,
@@ -33,12 +32,20 @@ pub(crate) struct Limiter {
     pub budgets: Vec<Arc<MemoryBudget>>,
     /// What it has charged them so far, given back when the store is dropped.
     charged: u64,
+    /// The process whose accounting sees the instance's memory and fuel ([`crate::process::Record`]'s stats).
+    pub(crate) meter: Option<Arc<Record>>,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter").field("max_memory", &self.max_memory).field("charged", &self.charged).finish()
+    }
 }
 
 impl Limiter {
     /// A limiter for `max_memory` that charges `budgets`.
     pub(crate) fn new(max_memory: Option<u64>, budgets: Vec<Arc<MemoryBudget>>) -> Limiter {
-        Limiter { max_memory, budgets, charged: 0 }
+        Limiter { max_memory, budgets, charged: 0, meter: None }
     }
 
     /// Charges `bytes` to every budget, or to none; the budget that refused otherwise.
@@ -50,6 +57,9 @@ impl Limiter {
             }
         }
         self.charged += bytes;
+        if let Some(r) = &self.meter {
+            r.stats.set_memory(self.charged);
+        }
         Ok(())
     }
 }

@@ -20,6 +20,8 @@ const LAYERS: &[(&str, usize)] = &[
     ("error", 5),
     ("files", 6),
     ("registry", 7),
+    // the metrics every layer above counts into
+    ("telemetry", 8),
     // the process model
     ("process", 10),
     // the cluster: the process model across nodes
@@ -32,6 +34,8 @@ const LAYERS: &[(&str, usize)] = &[
     // what is built on the host
     ("deploy", 40),
     ("testing", 40),
+    // introspection over a host and its deployment
+    ("admin", 45),
     // the public facade and the binary
     ("lib", 50),
     ("fuzzing", 50),

@@ -4,10 +4,10 @@
 #        `cargo build --release --example opcount`). Needs valgrind.
 set -euo pipefail
 bin=${1:-target/release/examples/opcount}
-# Only what runs inside the runtime is counted: loading the project and building the host (whose one-time costs,
+# Only `measured` in examples/opcount.rs is counted: loading the project and building the host (whose one-time costs,
 # like the metrics clock's calibration, vary from run to run) stay out.
 count() {
-  valgrind --tool=callgrind --toggle-collect='tokio::runtime::runtime::Runtime::block_on*' \
+  valgrind --tool=callgrind --toggle-collect='opcount::measured' \
     --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | awk '/Collected/ {print $4}'
 }
 base=$(count setup 0)

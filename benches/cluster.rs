@@ -13,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use wippy::{ClusterConfig, Event, Host, HostBuilder, Value};
+use wippy::{ClusterConfig, Host, HostBuilder};
 
 /// Runs `f` as a task on the runtime's workers.
 fn on_runtime<F, T>(rt: &tokio::runtime::Runtime, f: F) -> T
@@ -55,20 +55,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("spawn-monitored-exit/{label}"), |bench| {
             bench.iter_custom(|iters| {
                 let mut client = a.client();
-                on_runtime(&rt, async move {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        client
-                            .spawn_monitored("app:compute_worker", host, vec![6.into(), 7.into()])
-                            .await
-                            .expect("spawn");
-                        match client.next_event().await {
-                            Some(Event::Exit(e)) => assert_eq!(e.value, Value::Int(42)),
-                            other => panic!("unexpected {other:?}"),
-                        }
-                    }
-                    start.elapsed()
-                })
+                on_runtime(&rt, async move { support::spawn_exit_loop(&mut client, host, iters).await })
             })
         });
     }

@@ -13,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod support;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use wippy::{Event, HostBuilder, Value};
+use wippy::{Event, HostBuilder};
 
 const HOST: &str = "app:processes";
 
@@ -46,20 +46,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut client = h.client();
-                on_runtime(&rt, async move {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        client
-                            .spawn_monitored("app:compute_worker", HOST, vec![6.into(), 7.into()])
-                            .await
-                            .expect("spawn");
-                        match client.next_event().await {
-                            Some(Event::Exit(e)) => assert_eq!(e.value, Value::Int(42)),
-                            other => panic!("unexpected {other:?}"),
-                        }
-                    }
-                    start.elapsed()
-                })
+                on_runtime(&rt, async move { support::spawn_exit_loop(&mut client, HOST, iters).await })
             })
         });
     }

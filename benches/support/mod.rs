@@ -25,3 +25,16 @@ pub(crate) async fn blast_into_drain(
     }
     start.elapsed()
 }
+
+/// `iters` monitored spawns of `app:compute_worker` on `host`, each waited for to its EXIT (42); the time they took.
+pub(crate) async fn spawn_exit_loop(client: &mut Client, host: &str, iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        client.spawn_monitored("app:compute_worker", host, vec![6.into(), 7.into()]).await.expect("spawn");
+        match client.next_event().await {
+            Some(Event::Exit(e)) => assert_eq!(e.value, Value::Int(42)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    start.elapsed()
+}

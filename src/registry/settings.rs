@@ -101,20 +101,19 @@ fn read(root: &Node, sink: &mut Sink<'_>) -> Settings {
     settings
 }
 
+/// The field `name` as a socket address `ip:port` (`example` in the hint when it is not one).
+fn address(f: &mut Fields<'_>, name: &'static str, example: &str, sink: &mut Sink<'_>) -> Option<String> {
+    let (text, pos) = f.string(name, sink)?;
+    if text.parse::<std::net::SocketAddr>().is_ok() {
+        return Some(text);
+    }
+    sink.error_hint(pos, format!("`{name}` must be an address `ip:port`, got `{text}`"), format!("like `{example}`"));
+    None
+}
+
 fn read_admin(node: &Node, sink: &mut Sink<'_>) -> Option<AdminSettings> {
     let mut f = Fields::new(node, "`admin`", sink)?;
-    let mut a = AdminSettings::default();
-    if let Some((address, pos)) = f.string("address", sink) {
-        if address.parse::<std::net::SocketAddr>().is_err() {
-            sink.error_hint(
-                pos,
-                format!("`address` must be an address `ip:port`, got `{address}`"),
-                "like `127.0.0.1:9100`",
-            );
-        } else {
-            a.address = Some(address);
-        }
-    }
+    let mut a = AdminSettings { address: address(&mut f, "address", "127.0.0.1:9100", sink), ..Default::default() };
     a.token = f.string("token", sink).map(|(s, _)| s);
     a.token_file = f.string("token_file", sink).map(|(s, _)| s);
     f.finish(sink);
@@ -126,20 +125,9 @@ fn read_cluster(node: &Node, sink: &mut Sink<'_>) -> Option<ClusterSettings> {
     let mut c = ClusterSettings {
         enabled: f.bool("enabled", sink).unwrap_or(false),
         name: f.string("name", sink).map(|(s, _)| s),
-        listen: None,
+        listen: address(&mut f, "listen", "127.0.0.1:7946", sink),
         ..ClusterSettings::default()
     };
-    if let Some((listen, pos)) = f.string("listen", sink) {
-        if listen.parse::<std::net::SocketAddr>().is_err() {
-            sink.error_hint(
-                pos,
-                format!("`listen` must be an address `ip:port`, got `{listen}`"),
-                "like `127.0.0.1:7946`",
-            );
-        } else {
-            c.listen = Some(listen);
-        }
-    }
     if let Some(m) = f.node("membership") {
         if let Some(mut mf) = Fields::new(m, "`cluster.membership`", sink) {
             if let Some((addrs, _)) = mf.string("join_addrs", sink) {

@@ -2,10 +2,11 @@
 //! views of its processes, supervision tree and cluster, and the dashboard page.
 //!
 //! [`Admin::start`] binds the address (refusing a non-loopback one without a token), then runs two tasks on the
-//! caller's runtime: the accept loop (at most [`MAX_CONNECTIONS`] connections at once, each answering its request
-//! headers within [`HEADER_TIMEOUT`]) and a sampler that records the live-process count and the message rate every
-//! second for the dashboard's charts (the last [`HISTORY`] samples). Dropping the [`Admin`] stops both; requests in
-//! flight end with it. Every request is read-only: nothing here can change the host.
+//! caller's runtime: the accept loop (at most [`MAX_CONNECTIONS`] connections at once, each sending its request
+//! headers within [`HEADER_TIMEOUT`] and closed after [`CONNECTION_LIFETIME`]) and a sampler that records the
+//! live-process count and the message rate every second for the dashboard's charts (the last [`HISTORY`] samples).
+//! The connections belong to the accept loop: dropping the [`Admin`] stops both tasks and every connection with
+//! them. Every request is read-only: nothing here can change the host.
 //!
 //! Routes and their JSON live in [`routes`]; the page is `dashboard.html`, compiled into the binary.
 
@@ -29,6 +30,8 @@ use crate::host::Host;
 pub(crate) const MAX_CONNECTIONS: usize = 64;
 /// A connection must send its request headers within this time.
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection is closed after this time, whatever it does (clients reconnect), so no client keeps a slot.
+pub(crate) const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 /// How many one-second samples the charts get (five minutes).
 pub(crate) const HISTORY: usize = 300;
 
@@ -75,6 +78,8 @@ pub(crate) struct Sample {
 /// What the request handlers share.
 pub(crate) struct State {
     host: Host,
+    /// The address it listens on (the `Host` header may name it).
+    addr: SocketAddr,
     supervision: OnceLock<SupervisionView>,
     token: Option<String>,
     started: Instant,
@@ -107,6 +112,7 @@ impl Admin {
         let addr = listener.local_addr().map_err(listen_error)?;
         let state = Arc::new(State {
             host,
+            addr,
             supervision: OnceLock::new(),
             token: config.token,
             started: Instant::now(),
@@ -136,7 +142,10 @@ impl Drop for Admin {
 
 async fn accept(listener: TcpListener, state: Arc<State>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    // Aborted with this task: no connection outlives the endpoint.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let Ok(permit) = slots.clone().acquire_owned().await else { return };
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -148,18 +157,19 @@ async fn accept(listener: TcpListener, state: Arc<State>) {
             }
         };
         let state = state.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let state = state.clone();
                 async move { Ok::<_, std::convert::Infallible>(routes::handle(&state, req).await) }
             });
-            let served = hyper::server::conn::http1::Builder::new()
+            let serve = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(error = %e, "admin endpoint: connection ended");
+                .serve_connection(TokioIo::new(stream), service);
+            match tokio::time::timeout(CONNECTION_LIFETIME, serve).await {
+                Ok(Err(e)) => tracing::debug!(error = %e, "admin endpoint: connection ended"),
+                Err(_) => tracing::debug!("admin endpoint: connection closed after its lifetime"),
+                Ok(Ok(())) => {}
             }
             drop(permit);
         });

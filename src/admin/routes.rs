@@ -5,12 +5,13 @@
 //! | `GET /` | the dashboard page (no token needed: it holds no data) |
 //! | `GET /metrics` | Prometheus text (404 unless the host keeps metrics) |
 //! | `GET /api/overview` | totals, uptime and the chart samples |
-//! | `GET /api/processes?sort=memory\|mailbox\|cpu\|age&limit=N` | the process table |
+//! | `GET /api/processes?sort=memory\|mailbox\|cpu\|age&limit=N` | the process table ([`DEFAULT_LIMIT`] rows unless `limit` says) |
 //! | `GET /api/processes/{pid}` | one process (404 once it has exited) |
 //! | `GET /api/supervision` | the supervision tree (`{"tree": null}` without a deployment) |
 //! | `GET /api/cluster` | this node and its peers (404 unless clustered) |
 //!
-//! Errors are JSON `{"error": "..."}` with 400 (a bad query), 401 (a missing or wrong token), 404 or 405.
+//! Errors are JSON `{"error": "..."}` with 400 (a bad query), 401 (a missing or wrong token), 404, 405, or 421 (a
+//! `Host` header naming another machine, refused without a token against DNS rebinding).
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
@@ -23,8 +24,10 @@ use crate::process::ProcessInfo;
 /// The dashboard page.
 const DASHBOARD: &str = include_str!("dashboard.html");
 
-/// The largest `limit` a process query may ask for.
-pub(super) const MAX_LIMIT: usize = 1_000_000;
+/// The largest `limit` a process query may ask for, and what a query without one gets.
+pub(super) const MAX_LIMIT: usize = 100_000;
+/// The processes a query without `limit` gets (`total` says how many there are).
+pub(super) const DEFAULT_LIMIT: usize = 10_000;
 
 type Reply = Response<Full<Bytes>>;
 
@@ -55,6 +58,10 @@ pub(super) async fn handle<B>(state: &State, req: Request<B>) -> Reply {
     if path == "/" {
         return reply(StatusCode::OK, "text/html; charset=utf-8", DASHBOARD);
     }
+    if !allowed_host(state, &req) {
+        // Without a token, a page on another origin could reach a loopback endpoint by DNS rebinding.
+        return error(StatusCode::MISDIRECTED_REQUEST, "the `Host` header must name this endpoint");
+    }
     if !authorized(state, &req) {
         let mut r = error(StatusCode::UNAUTHORIZED, "a bearer token is required: `Authorization: Bearer <token>`");
         r.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
@@ -80,11 +87,30 @@ pub(super) async fn handle<B>(state: &State, req: Request<B>) -> Reply {
     }
 }
 
+/// Without a token, only requests naming a loopback address, `localhost` or the endpoint's own address are
+/// answered (with a token, the token decides).
+fn allowed_host<B>(state: &State, req: &Request<B>) -> bool {
+    if state.token.is_some() {
+        return true;
+    }
+    let Some(host) = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()) else { return true };
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip == state.addr.ip())
+}
+
 /// Whether the request carries the token (always, when none is configured). Compared in constant time.
 fn authorized<B>(state: &State, req: &Request<B>) -> bool {
     let Some(token) = &state.token else { return true };
     let given = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let given = given.strip_prefix("Bearer ").unwrap_or("").as_bytes();
+    let given = match given.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim().as_bytes(),
+        _ => b"",
+    };
     given.len() == token.len() && given.iter().zip(token.as_bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
@@ -100,7 +126,7 @@ fn overview(state: &State) -> Reply {
         &json!({
             "node": node(state),
             "uptime_ms": state.started.elapsed().as_millis() as u64,
-            "live": state.host.process_count(),
+            "live": state.host.live_processes(),
             "spawned": t.spawned,
             "exited": t.exited,
             "failed": t.failed,
@@ -134,14 +160,13 @@ async fn processes(state: &State, query: &str) -> Reply {
         }
     }
     let mut procs = state.host.processes();
+    let total = procs.len();
+    sort_processes(&mut procs, sort.as_deref());
+    procs.truncate(limit.unwrap_or(DEFAULT_LIMIT));
     if let Some(view) = state.supervision.get() {
         view.annotate(&mut procs).await;
     }
-    sort_processes(&mut procs, sort.as_deref());
-    if let Some(n) = limit {
-        procs.truncate(n);
-    }
-    json(StatusCode::OK, &json!({ "node": node(state), "count": procs.len(), "processes": procs }))
+    json(StatusCode::OK, &json!({ "node": node(state), "total": total, "count": procs.len(), "processes": procs }))
 }
 
 /// Sorts largest first (oldest first for `age`); PID order otherwise.

@@ -82,6 +82,9 @@ pub(crate) struct PsArgs {
 #[derive(serde::Deserialize)]
 struct Table {
     node: String,
+    /// How many processes live there (the table may show fewer).
+    #[serde(default)]
+    total: Option<usize>,
     processes: Vec<ProcessRow>,
 }
 
@@ -140,6 +143,7 @@ fn print_table(t: &Table) -> Result<(), Failure> {
                 p.restarts.to_string(),
                 if p.names.is_empty() { "-".into() } else { p.names.join(",") },
             ]
+            .map(|cell| printable(&cell))
         })
         .collect();
     let head = ["PID", "ENTRY", "STATE", "AGE", "MAILBOX", "MEMORY", "CPU", "RESTARTS", "NAMES"].map(String::from);
@@ -157,7 +161,21 @@ fn print_table(t: &Table) -> Result<(), Failure> {
     for r in &rows {
         out(line(r))?;
     }
-    out(format!("{} processes on node `{}`", rows.len(), t.node))
+    match t.total {
+        Some(total) if total > rows.len() => {
+            out(format!("{} of {total} processes on node `{}`", rows.len(), printable(&t.node)))
+        }
+        _ => out(format!("{} processes on node `{}`", rows.len(), printable(&t.node))),
+    }
+}
+
+/// Guest-chosen text (names, entries) with its control characters escaped, so it cannot drive the terminal.
+fn printable(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+    } else {
+        s.to_owned()
+    }
 }
 
 fn age(ms: u64) -> String {

@@ -1,14 +1,19 @@
 //! The live supervision tree of a deployment (`/api/supervision`, SPEC §9): each supervisor asked for its children
 //! in turn (`which_children`), each service matched to its current process through the name it is registered
-//! under. A supervisor that does not answer (it is stopping) shows its children as unknown rather than blocking.
+//! under. A supervisor busy starting or stopping a child answers only when it is done: one that does not answer
+//! within [`ASK_TIMEOUT`] is shown in the state `busy`, without children, rather than blocking the reader.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use supervision::{ChildKind, ChildState, SupervisorHandle};
 
 use super::ROOT;
+
+/// How long a supervisor may take to list its children.
+const ASK_TIMEOUT: Duration = Duration::from_millis(500);
 use crate::process::System;
 
 /// One node of the supervision tree.
@@ -18,7 +23,8 @@ pub struct SupervisionNode {
     pub id: String,
     /// `supervisor` or `service`.
     pub kind: &'static str,
-    /// `starting`, `running`, `stopping`, `stopped`, `exited` or `failed`.
+    /// `starting`, `running`, `stopping`, `stopped`, `exited` or `failed`; `busy` for a supervisor that did not
+    /// list its children in time.
     pub state: &'static str,
     /// How often it was restarted.
     pub restarts: u32,
@@ -57,26 +63,29 @@ impl SupervisionView {
             pid: None,
             children: Vec::new(),
         };
-        self.children(self.root.clone(), &mut root.children).await;
+        if !self.children(self.root.clone(), &mut root.children).await {
+            root.state = "busy";
+        }
         root
     }
 
     /// Fills in the supervisor path and restart count of every process that is a service of the tree (found by
     /// the service name it is registered under).
     pub async fn annotate(&self, procs: &mut [crate::process::ProcessInfo]) {
-        fn walk(n: &SupervisionNode, path: &mut Vec<String>, out: &mut Vec<(String, Vec<String>, u32)>) {
+        type Services = std::collections::HashMap<String, (Vec<String>, u32)>;
+        fn walk(n: &SupervisionNode, path: &mut Vec<String>, out: &mut Services) {
             path.push(n.id.clone());
             if let Some(pid) = &n.pid {
-                out.push((pid.clone(), path.clone(), n.restarts));
+                out.insert(pid.clone(), (path.clone(), n.restarts));
             }
             n.children.iter().for_each(|c| walk(c, path, out));
             path.pop();
         }
         let tree = self.tree().await;
-        let mut services = Vec::new();
+        let mut services = Services::new();
         walk(&tree, &mut Vec::new(), &mut services);
         for p in procs.iter_mut() {
-            if let Some((_, path, restarts)) = services.iter().find(|(pid, _, _)| *pid == p.pid) {
+            if let Some((path, restarts)) = services.get(&p.pid) {
                 p.supervisor = path.clone();
                 p.restarts = *restarts;
             }
@@ -87,9 +96,9 @@ impl SupervisionView {
         &'a self,
         sup: SupervisorHandle,
         out: &'a mut Vec<SupervisionNode>,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
         Box::pin(async move {
-            let Ok(children) = sup.which_children().await else { return };
+            let Ok(Ok(children)) = tokio::time::timeout(ASK_TIMEOUT, sup.which_children()).await else { return false };
             for c in children {
                 let supervisor = matches!(c.kind, ChildKind::Supervisor);
                 let mut node = SupervisionNode {
@@ -103,10 +112,13 @@ impl SupervisionView {
                     children: Vec::new(),
                 };
                 if let (true, Some(cell)) = (supervisor, &c.cell) {
-                    self.children(SupervisorHandle::from_cell(cell.clone()), &mut node.children).await;
+                    if !self.children(SupervisorHandle::from_cell(cell.clone()), &mut node.children).await {
+                        node.state = "busy";
+                    }
                 }
                 out.push(node);
             }
+            true
         })
     }
 }

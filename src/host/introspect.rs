@@ -24,7 +24,7 @@ pub struct Totals {
     pub messages: u64,
     /// Messages refused by full mailboxes.
     pub dropped: u64,
-    /// Restarts scheduled by supervisors.
+    /// Services started again by their supervisor after an earlier instance.
     pub restarts: u64,
 }
 
@@ -40,6 +40,11 @@ impl Host {
     /// ```
     pub fn processes(&self) -> Vec<ProcessInfo> {
         self.system().snapshot()
+    }
+
+    /// How many processes live on this host (not the Rust clients).
+    pub fn live_processes(&self) -> usize {
+        self.system().live_processes()
     }
 
     /// One live process, by PID.

@@ -122,9 +122,10 @@ pub(super) fn finalize(system: &System, record: &Record, value: Value, error: Op
             std::mem::take(&mut ctl.groups),
         )
     };
-    system.table.remove(&record.pid);
+    let published = system.table.remove(&record.pid).is_some();
     record.mailbox.close();
-    if record.entry.is_some() {
+    // A process whose Init failed was never published (nor counted as spawned): its end is not an exit.
+    if published && record.entry.is_some() {
         count_exit(system, record, error.is_some());
     }
     if let Some(h) = &record.host {

@@ -19,14 +19,16 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use opentelemetry::trace::{SpanContext, TraceContextExt};
 use tokio::sync::Notify;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::Pid;
 pub use crate::value::Payload;
 use crate::value::{Map, Value};
 
 /// A message between processes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Message {
     /// The sender, when it is a process or a client.
     pub from: Option<Pid>,
@@ -34,15 +36,22 @@ pub struct Message {
     pub topic: String,
     /// The payload.
     pub payload: Payload,
-    /// The producer span of its send (OpenTelemetry messaging), which the receiver's consumer span follows; a
-    /// disabled span unless tracing collects `wippy` spans at INFO.
-    pub(crate) span: tracing::Span,
+    /// The OpenTelemetry context of its `send` span, which the receiver's `receive` span links to; set only while
+    /// spans are exported (a fixed-size value: trace and span IDs, nothing that keeps the span alive).
+    pub(crate) link: Option<SpanContext>,
 }
 
 impl Message {
     /// A message from `from` on `topic`.
     pub fn new(from: Option<Pid>, topic: impl Into<String>, payload: Payload) -> Message {
-        Message { from, topic: topic.into(), payload, span: tracing::Span::none() }
+        Message { from, topic: topic.into(), payload, link: None }
+    }
+}
+
+/// Equal when sender, topic and payload are (the trace link is not part of the message).
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.from == other.from && self.topic == other.topic && self.payload == other.payload
     }
 }
 
@@ -365,12 +374,10 @@ impl Inbox {
     }
 }
 
-/// Records the consumer span of a message taken from a mailbox: a child of the receiving process's span, following
-/// the sender's producer span.
+/// Records the consumer span of a message taken from a mailbox (while spans are exported): a child of the receiving
+/// process's span, linked to the sender's producer span.
 fn received(m: &Message) {
-    if m.span.is_disabled() {
-        return;
-    }
+    let Some(link) = &m.link else { return };
     let span = tracing::info_span!(
         "receive",
         otel.kind = "consumer",
@@ -378,7 +385,25 @@ fn received(m: &Message) {
         messaging.operation.type = "receive",
         messaging.destination.name = %m.topic,
     );
-    span.follows_from(&m.span);
+    span.add_link(link.clone());
+}
+
+/// Records the producer span of a message being queued (a child of the sender's span, ended at once) and returns
+/// its context for the receiver to link to; `None` unless spans are exported.
+pub(super) fn sent(topic: &str, to: &Pid) -> Option<SpanContext> {
+    let span = tracing::info_span!(
+        "send",
+        otel.kind = "producer",
+        messaging.system = "wippy",
+        messaging.operation.type = "send",
+        messaging.destination.name = %topic,
+        messaging.wippy.to = %to,
+    );
+    if span.is_disabled() {
+        return None;
+    }
+    let cx = span.context().span().span_context().clone();
+    cx.is_valid().then_some(cx)
 }
 
 /// Waits for a mailbox to change; owned, so no lock is held while waiting.

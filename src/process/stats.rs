@@ -220,8 +220,13 @@ impl System {
         out
     }
 
-    /// One live process of this host.
+    /// One live process of this host (not a Rust client).
     pub(crate) fn process_info(&self, pid: &str) -> Option<ProcessInfo> {
-        self.record(pid).map(|r| ProcessInfo::of(&r))
+        self.record(pid).filter(|r| r.entry.is_some()).map(|r| ProcessInfo::of(&r))
+    }
+
+    /// How many live processes (not Rust clients) this host has.
+    pub(crate) fn live_processes(&self) -> usize {
+        self.table.iter().filter(|r| r.value().entry.is_some()).count()
     }
 }

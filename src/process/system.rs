@@ -314,14 +314,7 @@ impl System {
     /// Queues a message into a record's mailbox, counting it as sent or dropped.
     pub(super) fn queue(&self, r: &Record, mut m: Message) -> Result<(), MailboxFull> {
         let t = &self.telemetry.totals;
-        m.span = tracing::info_span!(
-            "send",
-            otel.kind = "producer",
-            messaging.system = "wippy",
-            messaging.operation.type = "send",
-            messaging.destination.name = %m.topic,
-            messaging.wippy.to = %r.pid,
-        );
+        m.link = super::mailbox::sent(&m.topic, &r.pid);
         let r = r.mailbox.message(m);
         Totals::bump(if r.is_ok() { &t.messages_sent } else { &t.messages_dropped });
         r

@@ -11,10 +11,10 @@ use std::time::Duration;
 use supervision::{ChildKind, ChildState, SupervisorHandle};
 
 use super::ROOT;
+use crate::process::System;
 
 /// How long a supervisor may take to list its children.
 const ASK_TIMEOUT: Duration = Duration::from_millis(500);
-use crate::process::System;
 
 /// One node of the supervision tree.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -40,8 +40,7 @@ impl FunctionTable {
         registry: Arc<Registry>,
         telemetry: &Telemetry,
     ) -> FunctionTable {
-        let metered = |id: &EntryId| telemetry.calls(id.as_str());
-        let map = map.into_iter().map(|(id, f)| (id.clone(), (f, metered(&id)))).collect();
+        let map = map.into_iter().map(|(id, f)| (id.clone(), (f, telemetry.calls(id.as_str())))).collect();
         FunctionTable { map, registry }
     }
 
@@ -86,15 +85,18 @@ impl FunctionTable {
             return self.call_untraced(env, id, args).instrument(span).await;
         }
         match self.map.get(id) {
-            Some((f, Some(metrics))) => {
-                let started = crate::telemetry::now();
-                let out = f.call(env, args).await;
-                metrics.record(out.is_ok(), started);
-                out
-            }
+            Some((f, Some(metrics))) => timed(f.call(env, args), metrics).await,
             _ => self.call_untraced(env, id, args).await,
         }
     }
+}
+
+/// Runs a call, counting it by outcome and timing it into `metrics`.
+async fn timed(call: BoxFuture<'_, Result<Value, CallError>>, metrics: &CallMetrics) -> Result<Value, CallError> {
+    let started = crate::telemetry::now();
+    let out = call.await;
+    metrics.record(out.is_ok(), started);
+    out
 }
 
 /// The span of a call (OpenTelemetry: internal); disabled unless tracing collects `wippy` spans at INFO.
@@ -106,15 +108,7 @@ impl FunctionTable {
     fn call_untraced(&self, env: CallEnv, id: &str, args: Vec<Value>) -> BoxFuture<'_, Result<Value, CallError>> {
         match self.map.get(id) {
             Some((f, None)) => return f.call(env, args),
-            Some((f, Some(metrics))) => {
-                let (call, metrics) = (f.call(env, args), metrics.clone());
-                return Box::pin(async move {
-                    let started = crate::telemetry::now();
-                    let out = call.await;
-                    metrics.record(out.is_ok(), started);
-                    out
-                });
-            }
+            Some((f, Some(metrics))) => return Box::pin(timed(f.call(env, args), metrics)),
             None => {}
         }
         if let Some((entry, host)) = self.default_host(id) {

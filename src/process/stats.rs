@@ -189,7 +189,7 @@ impl ProcessInfo {
             pid: record.pid.as_str().to_owned(),
             entry: record.entry.as_ref().map(|e| e.to_string()),
             host: record.host.as_ref().map(|h| h.id.to_string()),
-            state: if ctl.exited { ProcessState::Exiting } else { s.state() },
+            state: s.state(),
             age_ms: millis(s.started.elapsed()),
             mailbox: messages,
             mailbox_bytes: bytes,

@@ -106,9 +106,7 @@ impl Code {
         let _ = store.set_fuel(fuel);
         store.set_hostcall_fuel(self.transfer_fuel);
         store.epoch_deadline_callback(move |ctx| {
-            if let (Some(r), Ok(left)) = (&ctx.data().limiter.meter, ctx.get_fuel()) {
-                r.stats.set_fuel(fuel.saturating_sub(left));
-            }
+            ctx.data().limiter.report_fuel(fuel, ctx.get_fuel());
             if let Some((deadline, ms)) = ctx.data().deadline {
                 if Instant::now() >= deadline {
                     return Err(wasmtime::Error::new(LimitExceeded::Time { ms }));

@@ -90,8 +90,8 @@ impl Launch for WasmLaunch {
             // A process's fuel is seen at every call into the host (a receive, a send), not only at epoch ticks.
             let fuel = code.limits.max_fuel.unwrap_or(u64::MAX);
             store.call_hook(move |ctx, hook| {
-                if let (CallHook::CallingHost, Some(r), Ok(left)) = (hook, &ctx.data().limiter.meter, ctx.get_fuel()) {
-                    r.stats.set_fuel(fuel.saturating_sub(left));
+                if matches!(hook, CallHook::CallingHost) {
+                    ctx.data().limiter.report_fuel(fuel, ctx.get_fuel());
                 }
                 Ok(())
             });
@@ -114,9 +114,8 @@ impl Running for WasmRunning {
         let args = self.args.take().unwrap_or_default();
         Box::pin(async move {
             let out = self.code.call(&mut self.store, &self.instance, args).await;
-            if let (Some(r), Ok(left)) = (&self.store.data().limiter.meter, self.store.get_fuel()) {
-                r.stats.set_fuel(self.code.limits.max_fuel.unwrap_or(u64::MAX).saturating_sub(left));
-            }
+            let initial = self.code.limits.max_fuel.unwrap_or(u64::MAX);
+            self.store.data().limiter.report_fuel(initial, self.store.get_fuel());
             out
         })
     }

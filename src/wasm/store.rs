@@ -43,6 +43,14 @@ impl std::fmt::Debug for Limiter {
 }
 
 impl Limiter {
+    /// Tells the metered process how much of its `initial` fuel the instance consumed (`left` is the store's
+    /// fuel now).
+    pub(crate) fn report_fuel(&self, initial: u64, left: wasmtime::Result<u64>) {
+        if let (Some(r), Ok(left)) = (&self.meter, left) {
+            r.stats.set_fuel(initial.saturating_sub(left));
+        }
+    }
+
     /// A limiter for `max_memory` that charges `budgets`.
     pub(crate) fn new(max_memory: Option<u64>, budgets: Vec<Arc<MemoryBudget>>) -> Limiter {
         Limiter { max_memory, budgets, charged: 0, meter: None }

@@ -59,6 +59,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("spawn time       {spawned:.2?} ({:.0} spawns/s, sequential)", n as f64 / spawned.as_secs_f64());
         println!("RSS              {} MiB -> {} MiB", rss0 / 1024, rss1 / 1024);
         println!("RSS per process  {:.1} KiB", per / 1024.0);
+        // The guest's own heap as the process table reports it (WASM linear memory, or the Lua bytes charged to
+        // the process in its state): the rest of the RSS is the host's side of each process.
+        let ours: std::collections::HashSet<&str> = pids.iter().map(|p| p.as_str()).collect();
+        let guest: u64 = host.processes().iter().filter(|p| ours.contains(p.pid.as_str())).map(|p| p.memory).sum();
+        println!(
+            "guest heap       {:.1} KiB per process (the process table's `memory`)",
+            guest as f64 / n as f64 / 1024.0
+        );
         println!(
             "page tables      {} MiB -> {} MiB ({:.1} KiB per process, not in RSS)",
             pte0 / 1024,

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use mlua::{Function, Lua, MultiValue, Table, Thread, Value as LuaValue};
 
+use super::heap::{Entered, Tenant, TenantKey};
 use super::invocation::{current, LuaCtx, WithCtx};
 use super::proc::LuaProc;
-use super::state::{is_fail, LuaState, StatePool, DEFAULT_MAX_MEMORY};
+use super::state::{is_fail, LuaState, SharedState, StatePool, DEFAULT_MAX_MEMORY};
 use crate::error::{CallError, Diagnostic, LimitExceeded};
 use crate::id::{EntryId, EntryMap};
 use crate::process::{CallEnv, ProcessContext};
@@ -185,7 +186,7 @@ impl LuaEngine {
         args: Vec<Value>,
     ) -> Result<Value, CallError> {
         let ctx = self.context(code.clone(), env);
-        let mut lease = Lease::take(code, &ctx)?;
+        let mut lease = Lease::take(code, &ctx, false)?;
         let run = lease.run_call(&ctx, args);
         let out = bounded(code, ctx.deadline(), run).await;
         drop(lease);
@@ -202,7 +203,7 @@ impl LuaEngine {
         env.deadline = None;
         let ctx = self.context(code.clone(), env);
         let _ = ctx.proc.set(LuaProc::of_process(process.record, process.inbox));
-        let mut lease = Lease::take(code, &ctx)?;
+        let mut lease = Lease::take(code, &ctx, true)?;
         let method = lease.resolve(&ctx).await?;
         Ok((lease, method))
     }
@@ -306,47 +307,109 @@ async fn bounded<F: std::future::Future<Output = Result<Value, CallError>>>(
     }
 }
 
-/// A state taken from an entry's pool for one invocation; released and returned when dropped.
+/// The state an invocation runs in: its own for the time of a function call, or a share of one for a process.
+// A function call's state moves in and out of its entry's pool by value; boxing it would cost an allocation per call.
+#[allow(clippy::large_enum_variant)]
+enum Held {
+    Own(LuaState),
+    Shared(Arc<SharedState>),
+}
+
+/// Access to the state of a [`Lease`] while an invocation is prepared.
+enum StateRef<'a> {
+    Own(&'a mut LuaState),
+    Shared(std::sync::MutexGuard<'a, LuaState>),
+}
+
+impl std::ops::Deref for StateRef<'_> {
+    type Target = LuaState;
+    fn deref(&self) -> &LuaState {
+        match self {
+            StateRef::Own(s) => s,
+            StateRef::Shared(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for StateRef<'_> {
+    fn deref_mut(&mut self) -> &mut LuaState {
+        match self {
+            StateRef::Own(s) => s,
+            StateRef::Shared(s) => s,
+        }
+    }
+}
+
+/// A state taken from an entry's pool for one invocation (a function call's own, or a process's share of one),
+/// with the invocation's account in its heap; released when dropped.
 pub(crate) struct Lease {
-    state: Option<LuaState>,
+    state: Option<Held>,
+    /// The invocation's account in the state's heap; given back when the lease ends.
+    tenant: Option<Tenant>,
     code: Arc<LuaCode>,
     ctx: Arc<LuaCtx>,
 }
 
 impl Lease {
-    fn take(code: &Arc<LuaCode>, ctx: &Arc<LuaCtx>) -> Result<Lease, CallError> {
-        let state = code.pool.take().map_err(|e| CallError::Lua {
+    /// A state for `ctx`: a process's share of one when `shared`, a state of its own otherwise.
+    fn take(code: &Arc<LuaCode>, ctx: &Arc<LuaCtx>, shared: bool) -> Result<Lease, CallError> {
+        let max = code.limits.max_memory;
+        let taken = if shared {
+            code.pool.join_shared(max).map(|(state, tenant)| (Held::Shared(state), tenant))
+        } else {
+            code.pool.take().and_then(|state| {
+                let tenant = state.join(max)?;
+                Ok((Held::Own(state), tenant))
+            })
+        };
+        let (held, tenant) = taken.map_err(|e| CallError::Lua {
             entry: code.id.clone(),
             message: format!("cannot start Lua: {}", error_text(&e)),
         })?;
-        Ok(Lease { state: Some(state), code: code.clone(), ctx: ctx.clone() })
+        let _ = ctx.tenant.set(tenant.key());
+        let gate = match &held {
+            Held::Own(s) => s.gate().clone(),
+            Held::Shared(s) => s.lock().gate().clone(),
+        };
+        let _ = ctx.gate.set(gate);
+        Ok(Lease { state: Some(held), tenant: Some(tenant), code: code.clone(), ctx: ctx.clone() })
     }
 
-    fn state(&mut self) -> mlua::Result<&mut LuaState> {
-        self.state.as_mut().ok_or_else(|| mlua::Error::runtime("the Lua state was released"))
+    fn state(&mut self) -> mlua::Result<StateRef<'_>> {
+        match self.state.as_mut() {
+            Some(Held::Own(s)) => Ok(StateRef::Own(s)),
+            Some(Held::Shared(s)) => Ok(StateRef::Shared(s.lock())),
+            None => Err(mlua::Error::runtime("the Lua state was released")),
+        }
     }
 
-    /// A fresh environment and the entry's chunk, and the memory limit set.
+    /// A fresh environment and the entry's chunk.
     fn prepare(&mut self) -> mlua::Result<(Table, Function)> {
         let code = self.code.clone();
-        let state = self.state()?;
+        let mut state = self.state()?;
         let env = state.new_env()?;
         let chunk = state.chunk(&code)?;
-        state.limit_memory(code.limits.max_memory)?;
         Ok((env, chunk))
+    }
+
+    /// Charges what this thread allocates in the state to the invocation until the guard is dropped.
+    fn enter(&self) -> Option<Entered> {
+        self.ctx.tenant.get().map(TenantKey::enter)
     }
 
     /// Runs a whole function call.
     async fn run_call(&mut self, ctx: &Arc<LuaCtx>, args: Vec<Value>) -> Result<Value, CallError> {
         let code = self.code.clone();
         let (thread, head) = (|| {
+            let _in = self.enter();
             let (env, chunk) = self.prepare()?;
-            let state = self.state()?;
+            let mut state = self.state()?;
             let mut head = state.head(chunk, env, &code)?;
             for a in &args {
                 head.push_back(conv::to_lua(state.lua(), a)?);
             }
-            state.invoker(head)
+            let d = ctx.drive_table(state.lua())?;
+            state.invoker(d, head)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let values = drive(ctx, thread, head).await;
@@ -359,9 +422,11 @@ impl Lease {
     async fn resolve(&mut self, ctx: &Arc<LuaCtx>) -> Result<Function, CallError> {
         let (id, code) = (self.code.id.clone(), self.code.clone());
         let (thread, head) = (|| {
+            let _in = self.enter();
             let (env, chunk) = self.prepare()?;
-            let state = self.state()?;
-            state.resolver(state.head(chunk, env, &code)?)
+            let mut state = self.state()?;
+            let (d, head) = (ctx.drive_table(state.lua())?, state.head(chunk, env, &code)?);
+            state.resolver(d, head)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let values = drive(ctx, thread, head).await.map_err(|e| lua_error(&self.code, &e))?;
@@ -377,26 +442,25 @@ impl Lease {
     pub(crate) async fn run_method(&mut self, method: Function, args: Vec<Value>) -> Result<Value, CallError> {
         let ctx = self.ctx.clone();
         let (thread, head) = (|| {
-            let state = self.state()?;
+            let _in = self.enter();
+            let mut state = self.state()?;
             let mut head = MultiValue::from_vec(vec![LuaValue::Function(method)]);
             for a in &args {
                 head.push_back(conv::to_lua(state.lua(), a)?);
             }
-            state.caller(head)
+            let d = ctx.drive_table(state.lua())?;
+            state.caller(d, head)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let deadline = self.code.limits.max_execution.map(|max| Instant::now() + max);
         ctx.set_step_deadline(deadline);
-        // The process's accounting sees its heap after every slice.
-        let meter = match (&ctx.env.owner, self.state.as_ref()) {
-            (Some(owner), Some(state)) => Some((owner.clone(), state.lua().clone())),
-            _ => None,
-        };
+        // The process's accounting sees its share of the heap after every slice.
+        let meter = ctx.env.owner.clone();
         let mut run = std::pin::pin!(async { results(&self.code, drive(&ctx, thread, head).await) });
         let run = std::future::poll_fn(|cx| {
             let r = std::future::Future::poll(run.as_mut(), cx);
-            if let Some((owner, lua)) = &meter {
-                owner.stats.set_memory(lua.used_memory() as u64);
+            if let Some(owner) = &meter {
+                owner.stats.set_memory(ctx.memory() as u64);
             }
             r
         });
@@ -406,12 +470,22 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Some(mut state) = self.state.take() {
-            let keep = state.release(&self.ctx);
-            self.ctx.finish();
-            if keep {
-                self.code.pool.give_back(state);
+        match self.state.take() {
+            Some(Held::Own(mut state)) => {
+                let keep = state.release(&self.ctx);
+                self.tenant = None;
+                self.ctx.finish();
+                if keep {
+                    self.code.pool.give_back(state);
+                }
             }
+            Some(Held::Shared(state)) => {
+                self.ctx.stop_resources();
+                self.tenant = None;
+                self.ctx.finish();
+                self.code.pool.leave_shared(&state);
+            }
+            None => {}
         }
     }
 }

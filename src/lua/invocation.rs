@@ -15,13 +15,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use mlua::Value as LuaValue;
 use tokio::task::AbortHandle;
 
 use super::engine::{LuaCode, LuaEngine};
+use super::heap::TenantKey;
 use super::preempt::Slice;
 use super::proc::LuaProc;
 use crate::process::{CallEnv, System};
@@ -37,7 +38,13 @@ pub(crate) struct LuaCtx {
     pub(super) proc: OnceLock<Arc<LuaProc>>,
     pub(super) loaded: Mutex<HashMap<String, LuaValue>>,
     resources: Mutex<Vec<AbortHandle>>,
-    finalizers: AtomicBool,
+    /// The invocation's account in its state's heap, entered around every poll.
+    pub(super) tenant: OnceLock<TenantKey>,
+    /// Its state's gate, passed around every poll.
+    pub(super) gate: OnceLock<Arc<Gate>>,
+    /// The table its drives keep their state in (`prelude.lua`): `[1]` is set once a wait on local channels began
+    /// in the current drive, so invocations that never wait on local channels never pay for the deadlock check.
+    drive: OnceLock<mlua::Table>,
     /// The deadline of the current step of a process with `max_execution_ms`.
     step: Mutex<Option<Instant>>,
     /// How many of its coroutines wait on local channels only, and how many such waits ended so far (the
@@ -61,19 +68,14 @@ impl Drop for LocalWait {
     }
 }
 
-/// The table the driver in `prelude.lua` reads before it checks for a deadlock: `[1]` is set once a wait on
-/// local channels began in the state's current drive (the driver clears it when a drive starts), so invocations
-/// that never wait on local channels never pay for the check.
-pub(super) struct LocalFlag(pub(super) mlua::Table);
-
 /// Counts a wait of the current invocation on local channels only, while the guard lives (`None` outside one).
-pub(crate) fn local_wait(lua: &mlua::Lua, all_local: bool) -> Option<LocalWait> {
+pub(crate) fn local_wait(_: &mlua::Lua, all_local: bool) -> Option<LocalWait> {
     if !all_local {
         return None;
     }
     let ctx = current().ok()?;
-    if let Some(flag) = lua.app_data_ref::<LocalFlag>() {
-        let _ = flag.0.raw_set(1, true);
+    if let Some(d) = ctx.drive.get() {
+        let _ = d.raw_set(1, true);
     }
     ctx.local_waits.fetch_add(1, Ordering::Relaxed);
     let generation = ctx.local_generation.load(Ordering::Relaxed);
@@ -106,7 +108,9 @@ impl LuaCtx {
             proc: OnceLock::new(),
             loaded: Mutex::new(HashMap::new()),
             resources: Mutex::new(Vec::new()),
-            finalizers: AtomicBool::new(false),
+            tenant: OnceLock::new(),
+            gate: OnceLock::new(),
+            drive: OnceLock::new(),
             step: Mutex::new(None),
             local_waits: AtomicUsize::new(0),
             local_progress: AtomicU64::new(0),
@@ -156,14 +160,18 @@ impl LuaCtx {
         }
     }
 
-    /// Notes that the invocation set a `__gc` metamethod.
-    pub(crate) fn note_finalizer(&self) {
-        self.finalizers.store(true, Ordering::Release);
+    /// The table its drives keep their state in, made on first use in `lua`, its state.
+    pub(super) fn drive_table(&self, lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
+        if let Some(d) = self.drive.get() {
+            return Ok(d.clone());
+        }
+        let d = lua.create_table()?;
+        Ok(self.drive.get_or_init(|| d).clone())
     }
 
-    /// Whether the invocation set a `__gc` metamethod.
-    pub(super) fn has_finalizers(&self) -> bool {
-        self.finalizers.load(Ordering::Acquire)
+    /// The bytes of its state's memory charged to this invocation.
+    pub(crate) fn memory(&self) -> usize {
+        self.tenant.get().map_or(0, TenantKey::used)
     }
 
     /// When this invocation must end, if ever.
@@ -243,14 +251,6 @@ where
     task
 }
 
-/// Runs `f` with `ctx` as the current context (finalizers at the end of an invocation).
-pub(super) fn with_current<R>(ctx: &Arc<LuaCtx>, f: impl FnOnce() -> R) -> R {
-    let prev = CURRENT.with(|c| c.replace(Some(ctx.clone())));
-    let r = f();
-    CURRENT.with(|c| *c.borrow_mut() = prev);
-    r
-}
-
 /// Why the invocation running on this thread must stop, if it must (read by the preemption hook).
 pub(crate) fn stop_reason() -> Option<String> {
     CURRENT.with(|c| c.borrow().as_ref().and_then(|ctx| ctx.must_stop()))
@@ -284,9 +284,57 @@ impl<F: Future> Future for WithCtx<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let ctx = self.ctx.clone();
+        // Another invocation of the state runs a slice now: wait for it without holding this thread.
+        let gate = ctx.gate.get().cloned();
+        let _gate = match &gate {
+            Some(gate) => match gate.pass(cx.waker()) {
+                Some(g) => Some(g),
+                None => return Poll::Pending,
+            },
+            None => None,
+        };
         // Restored on every way out, a panic included: the thread's next task must not see this invocation.
         let _restore = Restore(CURRENT.with(|c| c.replace(Some(ctx))));
         let _slice = Slice::enter();
+        let _heap = self.ctx.tenant.get().map(TenantKey::enter);
         self.fut.as_mut().poll(cx)
+    }
+}
+
+/// Lets one invocation of a state run a slice at a time. Invocations that share a state (processes) would otherwise
+/// wait for each other on mlua's lock, each holding a worker thread; at the gate, one that finds the state busy
+/// returns `Pending` and is woken when the slice ends.
+#[derive(Default)]
+pub(crate) struct Gate {
+    busy: AtomicBool,
+    waiting: Mutex<Vec<Waker>>,
+}
+
+impl Gate {
+    /// Passes the gate, or registers `waker` to be woken when it opens.
+    fn pass(&self, waker: &Waker) -> Option<Passed<'_>> {
+        if self.try_close() {
+            return Some(Passed(self));
+        }
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push(waker.clone());
+        // It may have opened in between: whoever opened it saw the list before this waker was in it.
+        self.try_close().then_some(Passed(self))
+    }
+
+    fn try_close(&self) -> bool {
+        self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    }
+}
+
+/// A slice that passed the gate; opens it and wakes the waiting when dropped.
+struct Passed<'a>(&'a Gate);
+
+impl Drop for Passed<'_> {
+    fn drop(&mut self) {
+        self.0.busy.store(false, Ordering::Release);
+        let waiting = std::mem::take(&mut *self.0.waiting.lock().unwrap_or_else(|p| p.into_inner()));
+        for w in waiting {
+            w.wake();
+        }
     }
 }

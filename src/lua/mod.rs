@@ -30,6 +30,7 @@
 mod channel;
 mod engine;
 mod globals;
+mod heap;
 mod invocation;
 mod modules;
 mod patterns;

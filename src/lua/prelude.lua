@@ -8,8 +8,8 @@
 -- its stack exactly as it was; the driver passes the preemption to the scheduler (`pause`) and a waiting host call
 -- (its PENDING marker) to the host. `slice_resume` returns `true, ...` or `false, err` like `coroutine.resume`, and
 -- `nil` when the coroutine was preempted.
-local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, local_flag, deadlock = ...
-local xpcall, rawget, type, error, select = xpcall, rawget, type, error, select
+local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, deadlock = ...
+local xpcall, rawget, type, error, select, load = xpcall, rawget, type, error, select, load
 local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
 
 -- The marker a host call that has to wait yields with (learned from a host call that never finishes).
@@ -26,16 +26,28 @@ end
 -- An entry's compiled chunk is loaded once per state and run by every invocation there, each in its own
 -- environment: `join_env` points the chunk's `_ENV` at a fresh upvalue holding `env` (what the chunk's closures
 -- capture), and once the top level has run, at an empty table, so an idle state keeps no invocation's globals.
+-- Processes share states, and a top level may wait on the host (or be preempted) half-way: while one invocation
+-- runs the chunk (`busy`), another runs a copy of its own, loaded from the bytecode with its environment.
 local NO_ENV = {}
 local function unbound() return NO_ENV end
+local busy = {}
 
 -- Runs an entry's chunk in its environment and finds its method (SPEC 5.1): the chunk's first return value if it
 -- is a function, else that value's field `name` if it is a table holding a function there, else the global
 -- `name`. FAIL, why on failure.
-local function resolve(chunk, env, name, chunkname)
-  join_env(chunk, function() return env end)
-  local ok, ret = xpcall(chunk, keep)
-  join_env(chunk, unbound)
+local function resolve(chunk, env, name, chunkname, bytecode)
+  local ok, ret
+  if busy[chunk] then
+    local copy, err = load(bytecode, chunkname, "b", env)
+    if not copy then return FAIL, err end
+    ok, ret = xpcall(copy, keep)
+  else
+    busy[chunk] = true
+    join_env(chunk, function() return env end)
+    ok, ret = xpcall(chunk, keep)
+    join_env(chunk, unbound)
+    busy[chunk] = nil
+  end
   if not ok then return FAIL, ret end
   if type(ret) == "function" then return ret end
   local f = type(ret) == "table" and rawget(ret, name) or nil
@@ -51,8 +63,8 @@ local function call(f, ...)
 end
 
 -- A whole function call: chunk, method, call.
-local function invoke(chunk, env, name, chunkname, ...)
-  local f, err = resolve(chunk, env, name, chunkname)
+local function invoke(chunk, env, name, chunkname, bytecode, ...)
+  local f, err = resolve(chunk, env, name, chunkname, bytecode)
   if f == FAIL then return FAIL, err end
   return finish(xpcall(f, keep, ...))
 end
@@ -67,25 +79,38 @@ local function run(f, ...)
   return run(yield(DONE, f(...)))
 end
 
--- Coroutines started by `coroutine.spawn` in the running invocation (SPEC 5.7). They run when the invocation's
--- main coroutine waits on the host: each in turn until it waits too, yields, or ends. An error in one fails the
--- invocation; when the main coroutine returns, the rest are dropped.
--- `dirty` says that the last drive spawned coroutines or saw local waits, so the next one must reset them.
-local tasks, ntasks, dirty = {}, 0, false
+-- Each drive has a table of its own, `d` (given by the host, one per invocation, so that several invocations can
+-- share a state and interleave wherever one waits on the host):
+-- - `d[1]`: set by the host once a wait on local channels began in the drive (see `waiting_locally` below);
+-- - `d.tasks`, `d.n`: the coroutines started by `coroutine.spawn` in the invocation (SPEC 5.7). They run when the
+--   invocation's main coroutine waits on the host: each in turn until it waits too, yields, or ends. An error in
+--   one fails the invocation; when the main coroutine returns, the rest are dropped;
+-- - `d.suspect`: the deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only,
+--   nothing but another of them could wake one. The driver then polls them all once more; if no local wait ended
+--   meanwhile (`suspect` holds the count from before), the invocation fails.
+-- `cur` is the table of the drive whose coroutines run now: the driver sets it before every resume.
+local cur
 
--- The deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only, nothing but
--- another of them could wake one. The driver then polls them all once more; if no local wait ended meanwhile
--- (`suspect` holds the count from before), the invocation fails.
-local suspect
+local function resume(d, co, ...)
+  cur = d
+  return slice_resume(co, ...)
+end
+
+local function drop_tasks(d)
+  if d.n > 0 then d.tasks, d.n = nil, 0 end
+end
 
 local function spawn(f)
   if type(f) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(f) .. ")", 2)
   end
+  local d = cur
+  if not d then error("coroutine.spawn: no invocation is running", 2) end
   local t = create(function() return finish(xpcall(f, keep)) end)
-  ntasks = ntasks + 1
-  tasks[ntasks] = t
-  dirty = true
+  local tasks = d.tasks
+  if not tasks then tasks = {}; d.tasks = tasks end
+  d.n = d.n + 1
+  tasks[d.n] = t
   return t
 end
 
@@ -102,20 +127,20 @@ end
 
 -- Runs every spawned coroutine once (until it waits); FAIL, err when one failed. After a preemption a PENDING is
 -- not trusted (see `step` below): the coroutine is resumed once more.
-local function run_tasks()
-  local i = 1
+local function run_tasks(d)
+  local i, tasks = 1, d.tasks
   while tasks[i] do
     local t, fresh = tasks[i], false
-    local state, detail = task_step(t, slice_resume(t))
+    local state, detail = task_step(t, resume(d, t))
     while state == "pause" or (fresh and state == "wait" and detail) do
       if state == "pause" then pause() end
       fresh = state == "pause"
-      state, detail = task_step(t, slice_resume(t))
+      state, detail = task_step(t, resume(d, t))
     end
     if state == FAIL then return FAIL, detail end
     if state == "end" then
-      for j = i, ntasks do tasks[j] = tasks[j + 1] end
-      ntasks = ntasks - 1
+      for j = i, d.n do tasks[j] = tasks[j + 1] end
+      d.n = d.n - 1
     else
       i = i + 1
     end
@@ -129,61 +154,57 @@ end
 -- yielding PENDING yields a PENDING decided before the pause; the wake-up it was waiting for may have come and
 -- gone during the pause. So the first PENDING after a pause is not passed up: the coroutine is resumed once more,
 -- and the host call polls its future again before it waits.
-local function step(co, fresh, ok, ...)
+local function step(d, co, fresh, ok, ...)
   if ok == nil then
     pause()
-    return step(co, true, slice_resume(co))
+    return step(d, co, true, resume(d, co))
   end
   if not ok then
-    if ntasks > 0 then tasks, ntasks = {}, 0 end
+    drop_tasks(d)
     return FAIL, (...)
   end
   if (...) == DONE then
-    if ntasks > 0 then tasks, ntasks = {}, 0 end
+    drop_tasks(d)
     if #idle < IDLE_RUNNERS and slice_resume(co) then idle[#idle + 1] = co end
     return select(2, ...)
   end
   if status(co) == "dead" then
-    if ntasks > 0 then tasks, ntasks = {}, 0 end
+    drop_tasks(d)
     return ...
   end
   if fresh then
-    return step(co, false, slice_resume(co))
+    return step(d, co, false, resume(d, co))
   end
-  if ntasks > 0 then
-    local failed, err = run_tasks()
+  if d.n > 0 then
+    local failed, err = run_tasks(d)
     if failed == FAIL then
-      if ntasks > 0 then tasks, ntasks = {}, 0 end
+      drop_tasks(d)
       return FAIL, err
     end
   end
   local progress
-  if local_flag[1] then
-    dirty = true
-    progress = waiting_locally(ntasks + 1)
+  if d[1] then
+    progress = waiting_locally(d.n + 1)
   end
   if progress then
-    if progress == suspect then
-      suspect = nil
-      if ntasks > 0 then tasks, ntasks = {}, 0 end
+    if progress == d.suspect then
+      d.suspect = nil
+      drop_tasks(d)
       return FAIL, deadlock()
     end
-    suspect = progress
-    return step(co, false, slice_resume(co))
+    d.suspect = progress
+    return step(d, co, false, resume(d, co))
   end
-  suspect = nil
-  return step(co, false, slice_resume(co, yield(...)))
+  d.suspect = nil
+  return step(d, co, false, resume(d, co, yield(...)))
 end
 
-local function drive(f, ...)
-  if dirty then
-    tasks, ntasks, suspect, dirty = {}, 0, nil, false
-    local_flag[1] = nil
-  end
+local function drive(d, f, ...)
+  d[1], d.tasks, d.n, d.suspect = nil, nil, 0, nil
   local n = #idle
   local co = idle[n]
   if co then idle[n] = nil else co = create(run) end
-  return step(co, false, slice_resume(co, f, ...))
+  return step(d, co, false, resume(d, co, f, ...))
 end
 
 -- coroutine.create: the body runs under xpcall, so an error keeps its value through resume.

@@ -5,20 +5,18 @@
 //! fallback metatable is protected (`__metatable = false`), and `_G` is the invocation's own table. The base holds:
 //! - the safe base functions (`assert error ipairs next pairs pcall rawequal rawget rawlen rawset select tonumber
 //!   tostring type xpcall getmetatable _VERSION`), and `unpack` for Lua 5.1 code;
-//! - our `print`, `require`, `setmetatable` (which notes `__gc` metamethods, see [`super::state`]) and a
-//!   `collectgarbage` that offers `count`, `collect`, `step` and `isrunning`;
+//! - our `print`, `require`, `rawset` (which refuses the library proxies), `setmetatable` (which ignores `__gc`,
+//!   see [`super::state`]) and a `collectgarbage` that offers `count` (the caller's own bytes), `collect`, `step`
+//!   and `isrunning`;
 //! - the libraries `string` (callable: `string(x)` is the typed-syntax cast), `coroutine` (ours, `prelude.lua`),
 //!   and, loaded on first use, `table` (with Lua 5.1's `getn` and `maxn`), `math`, `utf8`, `os` (`time`, `clock`,
 //!   `date`, `difftime`, `platform` only) and `package` (no paths, no native libraries), each as a read-only proxy:
-//!   writing to it raises, and a `rawset` into it taints the state, which is then dropped instead of reused
-//!   ([`tainted`]);
+//!   writing to it raises, and so does a `rawset` into it;
 //! - loaded on first use: the casts `integer`, `number`, `boolean` ([`casts`]), and the built-in modules the
 //!   invocation's entry may use ([`super::globals`]).
 //!
 //! Not present: `io`, `debug`, `load`, `loadstring`, `dofile`, `loadfile`. The string metatable is protected, so
 //! `getmetatable("")` gives nothing to change.
-
-use std::cell::RefCell;
 
 use mlua::{Lua, MultiValue, StdLib, Table, Value as LuaValue};
 
@@ -53,8 +51,8 @@ const SAFE_GLOBALS: &[&str] = &[
 /// expected (SPEC §5.2). Methods on strings (`s:find(...)`) keep the unwrapped functions: their receiver is a
 /// string.
 const SHIMS: &str = r#"
-local native_pcall, native_xpcall, string, text_or_self, caught = ...
-local type = type
+local native_pcall, native_xpcall, string, text_or_self, caught, native_rawset, proxies = ...
+local type, error = type, error
 local function fix(ok, ...)
   if ok then return ok, ... end
   return false, caught((...))
@@ -70,7 +68,12 @@ for name, f in next, string do
     return f(s, ...)
   end
 end
-return pcall, xpcall, wrapped
+-- `rawset` into a library proxy would change it for every invocation of the state.
+local function rawset(t, k, v)
+  if proxies[t] then error("attempt to change a library table with rawset: library tables are read-only", 2) end
+  return native_rawset(t, k, v)
+end
+return pcall, xpcall, wrapped, rawset
 "#;
 
 /// A caught error as Lua code sees it: a host error with a kind as an error object, any other host error as its
@@ -83,12 +86,13 @@ fn caught(lua: &Lua, v: LuaValue) -> mlua::Result<LuaValue> {
     }
 }
 
-/// The proxies of a state, checked when an invocation ends.
-struct Proxies(RefCell<Vec<Table>>);
+/// The proxies of a state (a set), which `rawset` refuses.
+struct Proxies(Table);
 
 /// Builds the base of `lua` with our `coroutine` table; returns the metatable of invocation environments.
 pub(super) fn build(lua: &Lua, coroutine: Table) -> mlua::Result<Table> {
-    lua.set_app_data(Proxies(RefCell::new(Vec::new())));
+    let proxies = lua.create_table()?;
+    lua.set_app_data(Proxies(proxies.clone()));
     let globals = lua.globals();
     let base = lua.create_table()?;
     for name in SAFE_GLOBALS {
@@ -114,15 +118,19 @@ pub(super) fn build(lua: &Lua, coroutine: Table) -> mlua::Result<Table> {
     let string: Table = globals.raw_get("string")?;
     patterns::install(lua, &string)?;
     lua.load("getmetatable('').__metatable = false").set_name("=wippy sandbox").exec()?;
-    let (pcall, xpcall, string): (LuaValue, LuaValue, Table) = lua.load(SHIMS).set_name("=wippy shims").call((
-        globals.raw_get::<LuaValue>("pcall")?,
-        globals.raw_get::<LuaValue>("xpcall")?,
-        string,
-        lua.create_function(|lua, v: LuaValue| super::modules::errors::text_or_self(lua, v))?,
-        lua.create_function(caught)?,
-    ))?;
+    let (pcall, xpcall, string, rawset): (LuaValue, LuaValue, Table, LuaValue) =
+        lua.load(SHIMS).set_name("=wippy shims").call((
+            globals.raw_get::<LuaValue>("pcall")?,
+            globals.raw_get::<LuaValue>("xpcall")?,
+            string,
+            lua.create_function(|lua, v: LuaValue| super::modules::errors::text_or_self(lua, v))?,
+            lua.create_function(caught)?,
+            globals.raw_get::<LuaValue>("rawset")?,
+            proxies,
+        ))?;
     base.raw_set("pcall", pcall)?;
     base.raw_set("xpcall", xpcall)?;
+    base.raw_set("rawset", rawset)?;
     let string_proxy = proxy(lua, "string", string)?;
     // `string(x)`: the typed-syntax cast to a string (SPEC §5.1).
     if let Some(meta) = string_proxy.metatable() {
@@ -161,7 +169,7 @@ pub(super) fn proxy(lua: &Lua, name: &'static str, real: Table) -> mlua::Result<
     meta.raw_set("__metatable", false)?;
     p.set_metatable(Some(meta))?;
     if let Some(proxies) = lua.app_data_ref::<Proxies>() {
-        proxies.0.borrow_mut().push(p.clone());
+        proxies.0.raw_set(p.clone(), true)?;
     }
     Ok(p)
 }
@@ -254,17 +262,23 @@ fn std_lib(lua: &Lua, lib: StdLib, name: &str) -> mlua::Result<Table> {
     globals.raw_get(name)
 }
 
-/// `setmetatable`, noting `__gc` metamethods so that finalizers run before the state serves another invocation.
+/// `setmetatable`, ignoring `__gc`: Lua marks an object for finalization only when its metatable has `__gc` at
+/// the time it is set, so the field is hidden for that moment and put back. Wippy's Lua has no finalizers either;
+/// here one would run inside whichever invocation the collector happened to run in.
 fn setmetatable(lua: &Lua, native: mlua::Function) -> mlua::Result<mlua::Function> {
     lua.create_function(move |_, args: MultiValue| {
-        if let Some(LuaValue::Table(meta)) = args.get(1) {
-            if !meta.raw_get::<LuaValue>("__gc")?.is_nil() {
-                if let Ok(ctx) = current() {
-                    ctx.note_finalizer();
-                }
-            }
+        let meta = match args.get(1) {
+            Some(LuaValue::Table(meta)) => meta.clone(),
+            _ => return native.call::<LuaValue>(args),
+        };
+        let gc = meta.raw_get::<LuaValue>("__gc")?;
+        if gc.is_nil() {
+            return native.call::<LuaValue>(args);
         }
-        native.call::<LuaValue>(args)
+        meta.raw_set("__gc", LuaValue::Nil)?;
+        let r = native.call::<LuaValue>(args);
+        meta.raw_set("__gc", gc)?;
+        r
     })
 }
 
@@ -276,17 +290,13 @@ fn collectgarbage(lua: &Lua, (opt, _arg): (Option<String>, LuaValue)) -> mlua::R
             Ok(LuaValue::Integer(0))
         }
         "step" => Ok(LuaValue::Boolean(lua.gc_step()?)),
-        "count" => Ok(LuaValue::Number(lua.used_memory() as f64 / 1024.0)),
+        "count" => {
+            let bytes = current().map_or_else(|_| lua.used_memory(), |ctx| ctx.memory());
+            Ok(LuaValue::Number(bytes as f64 / 1024.0))
+        }
         "isrunning" => Ok(LuaValue::Boolean(true)),
         other => Err(mlua::Error::runtime(format!(
             "collectgarbage(\"{other}\") is not available: only \"count\", \"collect\", \"step\" and \"isrunning\" are"
         ))),
     }
-}
-
-/// Whether an invocation wrote into a library proxy with `rawset`.
-pub(super) fn tainted(lua: &Lua) -> bool {
-    let Some(proxies) = lua.app_data_ref::<Proxies>() else { return false };
-    let list = proxies.0.borrow();
-    list.iter().any(|p| !p.is_empty())
 }

@@ -8,17 +8,17 @@
 //!
 //! What makes reuse safe ([`LuaState::release`]):
 //! - the base environment is not reachable from Lua: globals fall back to it through a metatable protected with
-//!   `__metatable`, and the libraries are read-only proxies; a proxy written with `rawset` marks the state tainted
-//!   and it is dropped instead of reused;
+//!   `__metatable`, and the libraries are read-only proxies (`rawset` refuses them too);
 //! - the resources an invocation started (timers, tickers, async calls) are stopped when it ends;
-//! - if it set a `__gc` metamethod, a full collection runs before the state is released, still under that
-//!   invocation's context, so no finalizer ever runs inside another invocation;
+//! - `__gc` metamethods are ignored (as in Wippy, whose Lua has no finalizers), so no finalizer ever runs inside
+//!   another invocation;
 //! - `collectgarbage` offers only `count`, `collect`, `step` and `isrunning`;
 //! - a state that grew far beyond its size after setup is dropped.
 //!
-//! Memory: each invocation may use `limits.max_memory` (default [`DEFAULT_MAX_MEMORY`]) above what its state held
-//! when it started; past it, an allocation fails (after an emergency collection) with Lua's "not enough memory",
-//! which ends the invocation with a limit error.
+//! Memory: every state allocates through a [`Heap`], which charges each block to the invocation that allocated it
+//! (its [`Tenant`]); each invocation may hold `limits.max_memory` (default [`DEFAULT_MAX_MEMORY`]); past it, an
+//! allocation fails (after an emergency collection) with Lua's "not enough memory", which ends the invocation with a
+//! limit error.
 
 use std::sync::{Arc, Mutex};
 
@@ -28,7 +28,8 @@ use mlua::{
 };
 
 use super::engine::LuaCode;
-use super::invocation::LuaCtx;
+use super::heap::{self, Heap, Tenant};
+use super::invocation::{Gate, LuaCtx};
 use super::sandbox;
 use crate::id::EntryMap;
 
@@ -57,11 +58,11 @@ pub(crate) fn is_fail(v: &LuaValue) -> bool {
 pub(crate) struct LuaState {
     lua: Lua,
     env_meta: Table,
-    /// Resolves an entry's method: `(chunk, env, name, chunkname) -> f | FAIL, why`.
+    /// Resolves an entry's method: `(chunk, env, name, chunkname, bytecode) -> f | FAIL, why`.
     resolve: Function,
     /// Calls a method: `(f, ...) -> results | FAIL, raised`.
     call: Function,
-    /// Both: `(chunk, env, name, chunkname, ...) -> results | FAIL, raised`.
+    /// Both: `(chunk, env, name, chunkname, bytecode, ...) -> results | FAIL, raised`.
     invoke: Function,
     /// The driver: `(f, ...)` runs `f(...)` in a coroutine of its own (see `prelude.lua`).
     drive: Function,
@@ -71,6 +72,10 @@ pub(crate) struct LuaState {
     spare: Option<Thread>,
     /// Memory in use right after setup.
     baseline: usize,
+    /// The accounts of the state's memory.
+    heap: Arc<Heap>,
+    /// Lets one of its invocations run at a time.
+    gate: Arc<Gate>,
 }
 
 impl LuaState {
@@ -78,6 +83,8 @@ impl LuaState {
     /// first use.
     pub(crate) fn new() -> mlua::Result<LuaState> {
         let lua = Lua::new_with(StdLib::STRING, LuaOptions::default())?;
+        let heap = Heap::new();
+        heap::install(&lua, heap.clone())?;
         let native_coroutine = {
             lua.load_std_libs(StdLib::COROUTINE)?;
             let t: Table = lua.globals().get("coroutine")?;
@@ -88,8 +95,6 @@ impl LuaState {
         let join = unsafe { lua.create_c_function(join_env)? };
         let prelude =
             lua.load(prelude_bytecode()?).set_mode(ChunkMode::Binary).set_name("=wippy prelude").into_function()?;
-        let local_flag = lua.create_table()?;
-        lua.set_app_data(super::invocation::LocalFlag(local_flag.clone()));
         let (resolve, call, invoke, drive, coroutine): (Function, Function, Function, Function, Table) =
             prelude.call((
                 fail(),
@@ -100,7 +105,6 @@ impl LuaState {
                 probe,
                 join,
                 lua.create_function(super::invocation::all_waiting_locally)?,
-                local_flag,
                 lua.create_function(|lua, ()| {
                     let e = crate::ErrorValue::new("all coroutines blocked with no pending operations")
                         .with_kind(crate::value::kind::INTERNAL);
@@ -109,8 +113,20 @@ impl LuaState {
             ))?;
         let env_meta = sandbox::build(&lua, coroutine)?;
         lua.set_app_data(super::engine::EnvMeta(env_meta.clone()));
-        let baseline = lua.used_memory();
-        Ok(LuaState { lua, env_meta, resolve, call, invoke, drive, chunks: EntryMap::default(), spare: None, baseline })
+        let baseline = heap.total();
+        Ok(LuaState {
+            lua,
+            env_meta,
+            resolve,
+            call,
+            invoke,
+            drive,
+            chunks: EntryMap::default(),
+            spare: None,
+            baseline,
+            heap,
+            gate: Arc::default(),
+        })
     }
 
     /// The Lua state.
@@ -143,22 +159,28 @@ impl LuaState {
             chunk: chunk.clone(),
             method: self.lua.create_string(code.method.as_deref().unwrap_or("main"))?,
             chunk_name: self.lua.create_string(&code.chunk_name)?,
+            bytecode: self.lua.create_string(&code.bytecode)?,
         };
         self.chunks.insert(code.id.clone(), loaded);
         Ok(chunk)
     }
 
-    /// Sets the memory an invocation may use above what the state holds now.
-    pub(crate) fn limit_memory(&self, max: u64) -> mlua::Result<()> {
-        let limit = self.lua.used_memory().saturating_add(usize::try_from(max).unwrap_or(usize::MAX));
-        self.lua.set_memory_limit(limit)?;
-        Ok(())
+    /// What lets one invocation of this state run at a time.
+    pub(crate) fn gate(&self) -> &Arc<Gate> {
+        &self.gate
     }
 
-    /// A driver coroutine and its first arguments, for one of the trampolines. The last invocation's driver is
-    /// reused when it finished; one that did not (its invocation was dropped mid-way) is left to the collector.
-    fn driver(&mut self, trampoline: Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+    /// An account of this state's memory for one invocation, which may hold `max` bytes.
+    pub(crate) fn join(&self, max: u64) -> mlua::Result<Tenant> {
+        self.heap.join(max).ok_or_else(|| mlua::Error::runtime("the Lua state has no room for another invocation"))
+    }
+
+    /// A driver coroutine and its first arguments, for one of the trampolines: the invocation's drive table
+    /// ([`LuaCtx::drive_table`]), the trampoline, then `args`. The last invocation's driver is reused when it
+    /// finished; one that did not (its invocation was dropped mid-way) is left to the collector.
+    fn driver(&mut self, d: Table, trampoline: Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
         args.push_front(LuaValue::Function(trampoline));
+        args.push_front(LuaValue::Table(d));
         let thread = match self.spare.take() {
             Some(t) if t.status() == ThreadStatus::Finished => {
                 t.reset(self.drive.clone())?;
@@ -171,22 +193,22 @@ impl LuaState {
     }
 
     /// A driver that resolves `code`'s method: `args` from [`LuaState::head`].
-    pub(crate) fn resolver(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(self.resolve.clone(), args)
+    pub(crate) fn resolver(&mut self, d: Table, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(d, self.resolve.clone(), args)
     }
 
     /// A driver that calls a resolved method: `args` are the method and its arguments.
-    pub(crate) fn caller(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(self.call.clone(), args)
+    pub(crate) fn caller(&mut self, d: Table, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(d, self.call.clone(), args)
     }
 
     /// A driver that runs a whole function call: `args` from [`LuaState::head`] and the call's arguments.
-    pub(crate) fn invoker(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(self.invoke.clone(), args)
+    pub(crate) fn invoker(&mut self, d: Table, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(d, self.invoke.clone(), args)
     }
 
-    /// The first arguments of a resolver or invoker: chunk, environment, method name, chunk name (`code` was
-    /// loaded here by [`LuaState::chunk`]).
+    /// The first arguments of a resolver or invoker: chunk, environment, method name, chunk name, bytecode
+    /// (`code` was loaded here by [`LuaState::chunk`]).
     pub(crate) fn head(&self, chunk: Function, env: Table, code: &LuaCode) -> mlua::Result<MultiValue> {
         let loaded =
             self.chunks.get(&code.id).ok_or_else(|| mlua::Error::runtime("the entry's chunk is not loaded"))?;
@@ -195,26 +217,16 @@ impl LuaState {
             LuaValue::Table(env),
             LuaValue::String(loaded.method.clone()),
             LuaValue::String(loaded.chunk_name.clone()),
+            LuaValue::String(loaded.bytecode.clone()),
         ]))
     }
 
-    /// Ends an invocation: stops what it started, runs its finalizers under its own context, and says whether
-    /// the state may serve another invocation.
+    /// Ends an invocation: stops what it started, and says whether the state may serve another invocation.
     pub(crate) fn release(&mut self, ctx: &Arc<LuaCtx>) -> bool {
         ctx.stop_resources();
-        let _ = self.lua.set_memory_limit(0);
-        if ctx.has_finalizers() {
-            let _ = super::invocation::with_current(ctx, || {
-                let _ = self.lua.gc_collect();
-                self.lua.gc_collect()
-            });
-        }
-        if sandbox::tainted(&self.lua) {
-            return false;
-        }
-        if self.lua.used_memory() > self.baseline * GROWTH_LIMIT + (1 << 20) {
+        if self.heap.total() > self.baseline * GROWTH_LIMIT + (1 << 20) {
             let _ = self.lua.gc_collect();
-            return self.lua.used_memory() <= self.baseline * GROWTH_LIMIT + (1 << 20);
+            return self.heap.total() <= self.baseline * GROWTH_LIMIT + (1 << 20);
         }
         true
     }
@@ -259,12 +271,51 @@ struct Loaded {
     chunk: Function,
     method: mlua::String,
     chunk_name: mlua::String,
+    /// The chunk's bytecode, for an invocation that needs a copy of it (see `prelude.lua`, `busy`).
+    bytecode: mlua::String,
 }
 
-/// Idle states of one entry.
+/// The states of one entry: idle states for function calls, each serving one invocation at a time, and states
+/// shared by its processes.
+///
+/// A process joins a shared state as a tenant of its heap: up to [`PROCESS_TENANTS`] processes share one, each with
+/// its own environment, coroutines, drive table and memory account, so an idle process costs those and a share of
+/// the state, not a state of its own. New processes go round-robin over the states with room, and at least
+/// [`OPEN_STATES`] are kept open, so busy processes spread over several states (and so over the workers: a state
+/// runs one slice at a time). A state is dropped when its last process leaves, unless it is one of the open few.
 #[derive(Default)]
 pub(crate) struct StatePool {
     idle: Mutex<Vec<LuaState>>,
+    shared: Mutex<Shared>,
+}
+
+/// How many processes share one state.
+pub(crate) const PROCESS_TENANTS: usize = heap::MAX_TENANTS;
+
+/// How many shared states with room an entry keeps open.
+const OPEN_STATES: usize = 4;
+
+/// The shared states with room, and where the round-robin stands.
+#[derive(Default)]
+struct Shared {
+    open: Vec<Arc<SharedState>>,
+    next: usize,
+}
+
+/// A state shared by processes of one entry. Its lock is held only to prepare an invocation (environment, chunk,
+/// driver); the invocations themselves run under mlua's lock, one slice at a time.
+pub(crate) struct SharedState {
+    state: Mutex<LuaState>,
+    heap: Arc<Heap>,
+    /// Whether it is in the pool's open list (changed under the pool's lock).
+    listed: std::sync::atomic::AtomicBool,
+}
+
+impl SharedState {
+    /// The state, for preparing an invocation.
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, LuaState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl StatePool {
@@ -281,6 +332,48 @@ impl StatePool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < POOL_SIZE {
             idle.push(state);
+        }
+    }
+
+    /// A place for a process that may hold `max` bytes: a shared state and its account there.
+    pub(crate) fn join_shared(&self, max: u64) -> mlua::Result<(Arc<SharedState>, Tenant)> {
+        use std::sync::atomic::Ordering;
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            while shared.open.len() < OPEN_STATES {
+                let state = LuaState::new()?;
+                let heap = state.heap.clone();
+                let listed = std::sync::atomic::AtomicBool::new(true);
+                shared.open.push(Arc::new(SharedState { state: Mutex::new(state), heap, listed }));
+            }
+            let at = shared.next % shared.open.len();
+            shared.next = at + 1;
+            let state = shared.open[at].clone();
+            let tenant = state.heap.join(max);
+            if state.heap.tenants() >= PROCESS_TENANTS {
+                state.listed.store(false, Ordering::Relaxed);
+                shared.open.swap_remove(at);
+            }
+            if let Some(tenant) = tenant {
+                return Ok((state, tenant));
+            }
+        }
+    }
+
+    /// A process left `state` (its account already given back): the state is listed again if it has room, and
+    /// dropped if it is empty and enough others are open.
+    pub(crate) fn leave_shared(&self, state: &Arc<SharedState>) {
+        use std::sync::atomic::Ordering;
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let tenants = state.heap.tenants();
+        if !state.listed.load(Ordering::Relaxed) {
+            if tenants < PROCESS_TENANTS {
+                state.listed.store(true, Ordering::Relaxed);
+                shared.open.push(state.clone());
+            }
+        } else if tenants == 0 && shared.open.len() > OPEN_STATES {
+            state.listed.store(false, Ordering::Relaxed);
+            shared.open.retain(|s| !Arc::ptr_eq(s, state));
         }
     }
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use mlua::{Function, Lua, MultiValue, Table, Thread, Value as LuaValue};
 
-use super::heap::{Entered, Tenant, TenantKey};
+use super::heap::{Entered, Tenant};
 use super::invocation::{current, LuaCtx, WithCtx};
 use super::proc::LuaProc;
 use super::state::{is_fail, LuaState, SharedState, StatePool, DEFAULT_MAX_MEMORY};
@@ -366,12 +366,11 @@ impl Lease {
             entry: code.id.clone(),
             message: format!("cannot start Lua: {}", error_text(&e)),
         })?;
-        let _ = ctx.tenant.set(tenant.key());
         let gate = match &held {
             Held::Own(s) => s.gate().clone(),
-            Held::Shared(s) => s.lock().gate().clone(),
+            Held::Shared(s) => s.gate.clone(),
         };
-        let _ = ctx.gate.set(gate);
+        let _ = ctx.seat.set((tenant.key(), gate));
         Ok(Lease { state: Some(held), tenant: Some(tenant), code: code.clone(), ctx: ctx.clone() })
     }
 
@@ -383,18 +382,15 @@ impl Lease {
         }
     }
 
-    /// A fresh environment and the entry's chunk.
-    fn prepare(&mut self) -> mlua::Result<(Table, Function)> {
+    /// The entry's chunk, loaded in the state.
+    fn prepare(&mut self) -> mlua::Result<Function> {
         let code = self.code.clone();
-        let mut state = self.state()?;
-        let env = state.new_env()?;
-        let chunk = state.chunk(&code)?;
-        Ok((env, chunk))
+        self.state()?.chunk(&code)
     }
 
     /// Charges what this thread allocates in the state to the invocation until the guard is dropped.
     fn enter(&self) -> Option<Entered> {
-        self.ctx.tenant.get().map(TenantKey::enter)
+        self.ctx.seat.get().map(|(t, _)| t.enter())
     }
 
     /// Runs a whole function call.
@@ -402,14 +398,13 @@ impl Lease {
         let code = self.code.clone();
         let (thread, head) = (|| {
             let _in = self.enter();
-            let (env, chunk) = self.prepare()?;
+            let chunk = self.prepare()?;
             let mut state = self.state()?;
-            let mut head = state.head(chunk, env, &code)?;
+            let mut head = state.head(chunk, &code)?;
             for a in &args {
                 head.push_back(conv::to_lua(state.lua(), a)?);
             }
-            let d = ctx.drive_table(state.lua())?;
-            state.invoker(d, head)
+            state.invoker(head)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let values = drive(ctx, thread, head).await;
@@ -423,10 +418,10 @@ impl Lease {
         let (id, code) = (self.code.id.clone(), self.code.clone());
         let (thread, head) = (|| {
             let _in = self.enter();
-            let (env, chunk) = self.prepare()?;
+            let chunk = self.prepare()?;
             let mut state = self.state()?;
-            let (d, head) = (ctx.drive_table(state.lua())?, state.head(chunk, env, &code)?);
-            state.resolver(d, head)
+            let head = state.head(chunk, &code)?;
+            state.resolver(head)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let values = drive(ctx, thread, head).await.map_err(|e| lua_error(&self.code, &e))?;
@@ -448,8 +443,7 @@ impl Lease {
             for a in &args {
                 head.push_back(conv::to_lua(state.lua(), a)?);
             }
-            let d = ctx.drive_table(state.lua())?;
-            state.caller(d, head)
+            state.caller(head)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let deadline = self.code.limits.max_execution.map(|max| Instant::now() + max);

@@ -22,10 +22,10 @@
 use std::alloc::{self, Layout};
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
-/// How many tenants one heap can have at once.
+/// How many tenants one heap can have at once (one bit each in [`Heap`]'s free set).
 pub(crate) const MAX_TENANTS: usize = 64;
 
 /// The size of a block's tag, in front of its data.
@@ -51,8 +51,8 @@ impl Account {
 /// The accounts of one Lua state (the allocator's user data).
 pub(crate) struct Heap {
     accounts: Box<[Account]>,
-    /// Accounts 1.. not lent to a tenant.
-    free: Mutex<Vec<u32>>,
+    /// Accounts 1.. not lent to a tenant: bit `i` stands for account `i + 1`.
+    free: AtomicU64,
     /// The address of the state's main block (freed last by `lua_close`).
     main_block: AtomicUsize,
 }
@@ -66,13 +66,22 @@ impl Heap {
     /// A heap with no tenants.
     pub(crate) fn new() -> Arc<Heap> {
         let accounts = (0..=MAX_TENANTS).map(|_| Account::new()).collect();
-        let free = (1..=MAX_TENANTS as u32).rev().collect();
-        Arc::new(Heap { accounts, free: Mutex::new(free), main_block: AtomicUsize::new(0) })
+        Arc::new(Heap { accounts, free: AtomicU64::new(u64::MAX), main_block: AtomicUsize::new(0) })
     }
 
     /// Lends an account to a new tenant that may hold `limit` bytes; `None` when all are lent.
     pub(crate) fn join(self: &Arc<Heap>, limit: u64) -> Option<Tenant> {
-        let index = self.free.lock().unwrap_or_else(|p| p.into_inner()).pop()?;
+        let mut free = self.free.load(Ordering::Acquire);
+        let index = loop {
+            if free == 0 {
+                return None;
+            }
+            let bit = free.trailing_zeros();
+            match self.free.compare_exchange_weak(free, free & !(1 << bit), Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => break bit + 1,
+                Err(now) => free = now,
+            }
+        };
         let account = &self.accounts[index as usize];
         account.used.store(0, Ordering::Relaxed);
         account.limit.store(isize::try_from(limit).unwrap_or(isize::MAX).max(1), Ordering::Relaxed);
@@ -82,7 +91,7 @@ impl Heap {
 
     /// How many tenants the heap has.
     pub(crate) fn tenants(&self) -> usize {
-        MAX_TENANTS - self.free.lock().unwrap_or_else(|p| p.into_inner()).len()
+        MAX_TENANTS - self.free.load(Ordering::Acquire).count_ones() as usize
     }
 
     /// The bytes of every account together.
@@ -91,6 +100,7 @@ impl Heap {
     }
 
     /// The account a tagged block is charged to: its own while the tag's generation is current, 0 otherwise.
+    #[inline]
     fn account(&self, index: u32, generation: u32) -> &Account {
         match self.accounts.get(index as usize) {
             Some(a) if a.generation.load(Ordering::Relaxed) == generation => a,
@@ -99,6 +109,7 @@ impl Heap {
     }
 
     /// The tag new blocks get on this thread.
+    #[inline]
     fn current(&self) -> (u32, u32) {
         let (heap, index, generation) = ENTERED.with(Cell::get);
         if std::ptr::eq(heap, self) {
@@ -110,12 +121,15 @@ impl Heap {
 }
 
 /// Adds `delta` bytes to `account`; refuses (and changes nothing) past its limit.
+#[inline]
 fn charge(account: &Account, delta: isize) -> bool {
     let before = account.used.fetch_add(delta, Ordering::Relaxed);
-    let limit = account.limit.load(Ordering::Relaxed);
-    if delta > 0 && limit > 0 && before + delta > limit {
-        account.used.fetch_sub(delta, Ordering::Relaxed);
-        return false;
+    if delta > 0 {
+        let limit = account.limit.load(Ordering::Relaxed);
+        if limit > 0 && before + delta > limit {
+            account.used.fetch_sub(delta, Ordering::Relaxed);
+            return false;
+        }
     }
     true
 }
@@ -167,7 +181,7 @@ impl Drop for Tenant {
         account.limit.store(0, Ordering::Relaxed);
         account.generation.store(self.generation.wrapping_add(1), Ordering::Relaxed);
         accounts[0].used.fetch_add(left, Ordering::Relaxed);
-        self.heap.free.lock().unwrap_or_else(|p| p.into_inner()).push(self.index);
+        self.heap.free.fetch_or(1 << (self.index - 1), Ordering::Release);
     }
 }
 

@@ -38,13 +38,9 @@ pub(crate) struct LuaCtx {
     pub(super) proc: OnceLock<Arc<LuaProc>>,
     pub(super) loaded: Mutex<HashMap<String, LuaValue>>,
     resources: Mutex<Vec<AbortHandle>>,
-    /// The invocation's account in its state's heap, entered around every poll.
-    pub(super) tenant: OnceLock<TenantKey>,
-    /// Its state's gate, passed around every poll.
-    pub(super) gate: OnceLock<Arc<Gate>>,
-    /// The table its drives keep their state in (`prelude.lua`): `[1]` is set once a wait on local channels began
-    /// in the current drive, so invocations that never wait on local channels never pay for the deadlock check.
-    drive: OnceLock<mlua::Table>,
+    /// Where it runs: its account in its state's heap, entered around every poll, and the state's gate, passed
+    /// around every poll.
+    pub(super) seat: OnceLock<(TenantKey, Arc<Gate>)>,
     /// The deadline of the current step of a process with `max_execution_ms`.
     step: Mutex<Option<Instant>>,
     /// How many of its coroutines wait on local channels only, and how many such waits ended so far (the
@@ -68,14 +64,19 @@ impl Drop for LocalWait {
     }
 }
 
+/// The table the driver in `prelude.lua` reads after each step: `[1]` is set when a wait on local channels began
+/// (during the waiting invocation's own slice; the driver moves it into that drive's state at its next step), so
+/// invocations that never wait on local channels never pay for the deadlock check.
+pub(super) struct LocalFlag(pub(super) mlua::Table);
+
 /// Counts a wait of the current invocation on local channels only, while the guard lives (`None` outside one).
-pub(crate) fn local_wait(_: &mlua::Lua, all_local: bool) -> Option<LocalWait> {
+pub(crate) fn local_wait(lua: &mlua::Lua, all_local: bool) -> Option<LocalWait> {
     if !all_local {
         return None;
     }
     let ctx = current().ok()?;
-    if let Some(d) = ctx.drive.get() {
-        let _ = d.raw_set(1, true);
+    if let Some(flag) = lua.app_data_ref::<LocalFlag>() {
+        let _ = flag.0.raw_set(1, true);
     }
     ctx.local_waits.fetch_add(1, Ordering::Relaxed);
     let generation = ctx.local_generation.load(Ordering::Relaxed);
@@ -108,9 +109,7 @@ impl LuaCtx {
             proc: OnceLock::new(),
             loaded: Mutex::new(HashMap::new()),
             resources: Mutex::new(Vec::new()),
-            tenant: OnceLock::new(),
-            gate: OnceLock::new(),
-            drive: OnceLock::new(),
+            seat: OnceLock::new(),
             step: Mutex::new(None),
             local_waits: AtomicUsize::new(0),
             local_progress: AtomicU64::new(0),
@@ -160,18 +159,9 @@ impl LuaCtx {
         }
     }
 
-    /// The table its drives keep their state in, made on first use in `lua`, its state.
-    pub(super) fn drive_table(&self, lua: &mlua::Lua) -> mlua::Result<mlua::Table> {
-        if let Some(d) = self.drive.get() {
-            return Ok(d.clone());
-        }
-        let d = lua.create_table()?;
-        Ok(self.drive.get_or_init(|| d).clone())
-    }
-
     /// The bytes of its state's memory charged to this invocation.
     pub(crate) fn memory(&self) -> usize {
-        self.tenant.get().map_or(0, TenantKey::used)
+        self.seat.get().map_or(0, |(t, _)| t.used())
     }
 
     /// When this invocation must end, if ever.
@@ -285,7 +275,7 @@ impl<F: Future> Future for WithCtx<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let ctx = self.ctx.clone();
         // Another invocation of the state runs a slice now: wait for it without holding this thread.
-        let gate = ctx.gate.get().cloned();
+        let gate = ctx.seat.get().map(|(_, g)| g.clone());
         let _gate = match &gate {
             Some(gate) => match gate.pass(cx.waker()) {
                 Some(g) => Some(g),
@@ -296,7 +286,7 @@ impl<F: Future> Future for WithCtx<F> {
         // Restored on every way out, a panic included: the thread's next task must not see this invocation.
         let _restore = Restore(CURRENT.with(|c| c.replace(Some(ctx))));
         let _slice = Slice::enter();
-        let _heap = self.ctx.tenant.get().map(TenantKey::enter);
+        let _heap = self.ctx.seat.get().map(|(t, _)| t.enter());
         self.fut.as_mut().poll(cx)
     }
 }
@@ -308,6 +298,8 @@ impl<F: Future> Future for WithCtx<F> {
 pub(crate) struct Gate {
     busy: AtomicBool,
     waiting: Mutex<Vec<Waker>>,
+    /// Whether `waiting` may hold wakers (so an uncontended slice never locks it).
+    waiters: AtomicBool,
 }
 
 impl Gate {
@@ -317,12 +309,13 @@ impl Gate {
             return Some(Passed(self));
         }
         self.waiting.lock().unwrap_or_else(|p| p.into_inner()).push(waker.clone());
-        // It may have opened in between: whoever opened it saw the list before this waker was in it.
+        self.waiters.store(true, Ordering::SeqCst);
+        // It may have opened in between: whoever opened it may have looked for waiters before this one came.
         self.try_close().then_some(Passed(self))
     }
 
     fn try_close(&self) -> bool {
-        self.busy.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        self.busy.compare_exchange(false, true, Ordering::SeqCst, Ordering::Relaxed).is_ok()
     }
 }
 
@@ -331,8 +324,15 @@ struct Passed<'a>(&'a Gate);
 
 impl Drop for Passed<'_> {
     fn drop(&mut self) {
-        self.0.busy.store(false, Ordering::Release);
-        let waiting = std::mem::take(&mut *self.0.waiting.lock().unwrap_or_else(|p| p.into_inner()));
+        self.0.busy.store(false, Ordering::SeqCst);
+        if !self.0.waiters.load(Ordering::SeqCst) {
+            return;
+        }
+        let waiting = {
+            let mut w = self.0.waiting.lock().unwrap_or_else(|p| p.into_inner());
+            self.0.waiters.store(false, Ordering::SeqCst);
+            std::mem::take(&mut *w)
+        };
         for w in waiting {
             w.wake();
         }

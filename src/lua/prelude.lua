@@ -8,8 +8,8 @@
 -- its stack exactly as it was; the driver passes the preemption to the scheduler (`pause`) and a waiting host call
 -- (its PENDING marker) to the host. `slice_resume` returns `true, ...` or `false, err` like `coroutine.resume`, and
 -- `nil` when the coroutine was preempted.
-local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, deadlock = ...
-local xpcall, rawget, type, error, select, load = xpcall, rawget, type, error, select, load
+local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, local_flag, deadlock, env_meta = ...
+local xpcall, rawget, type, error, select, load, setmetatable = xpcall, rawget, type, error, select, load, setmetatable
 local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
 
 -- The marker a host call that has to wait yields with (learned from a host call that never finishes).
@@ -30,23 +30,27 @@ end
 -- runs the chunk (`busy`), another runs a copy of its own, loaded from the bytecode with its environment.
 local NO_ENV = {}
 local function unbound() return NO_ENV end
-local busy = {}
+local busy -- the chunk whose top level runs (a state serves one entry, so one chunk)
 
--- Runs an entry's chunk in its environment and finds its method (SPEC 5.1): the chunk's first return value if it
--- is a function, else that value's field `name` if it is a table holding a function there, else the global
--- `name`. FAIL, why on failure.
-local function resolve(chunk, env, name, chunkname, bytecode)
+-- Runs an entry's chunk in a fresh environment (its globals fall back to the sandboxed base through `env_meta`,
+-- filled in by src/lua/sandbox.rs; `_G` is the environment) and finds its method (SPEC 5.1): the chunk's first
+-- return value if it is a function, else that value's field `name` if it is a table holding a function there, else
+-- the global `name`. FAIL, why on failure.
+local function resolve(chunk, name, chunkname, bytecode)
+  -- Room for `_G` and three globals without a resize (nil fields only size the table).
+  local env = setmetatable({_G = false, _1 = nil, _2 = nil, _3 = nil}, env_meta)
+  env._G = env
   local ok, ret
-  if busy[chunk] then
+  if busy == chunk then
     local copy, err = load(bytecode, chunkname, "b", env)
     if not copy then return FAIL, err end
     ok, ret = xpcall(copy, keep)
   else
-    busy[chunk] = true
+    busy = chunk
     join_env(chunk, function() return env end)
     ok, ret = xpcall(chunk, keep)
     join_env(chunk, unbound)
-    busy[chunk] = nil
+    busy = nil
   end
   if not ok then return FAIL, ret end
   if type(ret) == "function" then return ret end
@@ -63,8 +67,8 @@ local function call(f, ...)
 end
 
 -- A whole function call: chunk, method, call.
-local function invoke(chunk, env, name, chunkname, bytecode, ...)
-  local f, err = resolve(chunk, env, name, chunkname, bytecode)
+local function invoke(chunk, name, chunkname, bytecode, ...)
+  local f, err = resolve(chunk, name, chunkname, bytecode)
   if f == FAIL then return FAIL, err end
   return finish(xpcall(f, keep, ...))
 end
@@ -79,33 +83,46 @@ local function run(f, ...)
   return run(yield(DONE, f(...)))
 end
 
--- Each drive has a table of its own, `d` (given by the host, one per invocation, so that several invocations can
--- share a state and interleave wherever one waits on the host):
--- - `d[1]`: set by the host once a wait on local channels began in the drive (see `waiting_locally` below);
+-- Several invocations can share a state and interleave wherever one waits on the host, so what a drive keeps is
+-- its own, in `drives[co]` (`co`: the coroutine its invocation runs in), made on first need:
 -- - `d.tasks`, `d.n`: the coroutines started by `coroutine.spawn` in the invocation (SPEC 5.7). They run when the
 --   invocation's main coroutine waits on the host: each in turn until it waits too, yields, or ends. An error in
 --   one fails the invocation; when the main coroutine returns, the rest are dropped;
+-- - `d.waits`: a wait on local channels began in the drive. The host sets `local_flag[1]` when one begins, during
+--   the drive's own slice, and the driver moves it here at its next step, before any other drive runs;
 -- - `d.suspect`: the deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only,
 --   nothing but another of them could wake one. The driver then polls them all once more; if no local wait ended
 --   meanwhile (`suspect` holds the count from before), the invocation fails.
--- `cur` is the table of the drive whose coroutines run now: the driver sets it before every resume.
+-- `cur` is the coroutine of the drive that runs now: the driver sets it wherever another drive may have run since. A drive that never
+-- spawns nor waits on local channels makes no table.
+local drives = setmetatable({}, {__mode = "k"})
 local cur
 
-local function resume(d, co, ...)
-  cur = d
+-- Resumes the drive of `co` with what the host passed back (the driver's yield returns here).
+local function back(co, ...)
+  cur = co
   return slice_resume(co, ...)
 end
 
-local function drop_tasks(d)
-  if d.n > 0 then d.tasks, d.n = nil, 0 end
+local function state_of(co)
+  local d = drives[co]
+  if not d then
+    d = {n = 0}
+    drives[co] = d
+  end
+  return d
+end
+
+local function end_drive(co)
+  if drives[co] then drives[co] = nil end
 end
 
 local function spawn(f)
   if type(f) ~= "function" then
     error("bad argument #1 to 'spawn' (function expected, got " .. type(f) .. ")", 2)
   end
-  local d = cur
-  if not d then error("coroutine.spawn: no invocation is running", 2) end
+  if not cur then error("coroutine.spawn: no invocation is running", 2) end
+  local d = state_of(cur)
   local t = create(function() return finish(xpcall(f, keep)) end)
   local tasks = d.tasks
   if not tasks then tasks = {}; d.tasks = tasks end
@@ -125,17 +142,19 @@ local function task_step(t, ok, ...)
   return "wait", select("#", ...) == 1 and (...) == PENDING
 end
 
--- Runs every spawned coroutine once (until it waits); FAIL, err when one failed. After a preemption a PENDING is
--- not trusted (see `step` below): the coroutine is resumed once more.
-local function run_tasks(d)
+-- Runs every spawned coroutine of the drive of `co` once (until it waits); FAIL, err when one failed. After a
+-- preemption a PENDING is not trusted (see `step` below): the coroutine is resumed once more.
+local function run_tasks(co, d)
   local i, tasks = 1, d.tasks
   while tasks[i] do
     local t, fresh = tasks[i], false
-    local state, detail = task_step(t, resume(d, t))
+    cur = co
+    local state, detail = task_step(t, slice_resume(t))
     while state == "pause" or (fresh and state == "wait" and detail) do
       if state == "pause" then pause() end
       fresh = state == "pause"
-      state, detail = task_step(t, resume(d, t))
+      cur = co
+      state, detail = task_step(t, slice_resume(t))
     end
     if state == FAIL then return FAIL, detail end
     if state == "end" then
@@ -154,57 +173,63 @@ end
 -- yielding PENDING yields a PENDING decided before the pause; the wake-up it was waiting for may have come and
 -- gone during the pause. So the first PENDING after a pause is not passed up: the coroutine is resumed once more,
 -- and the host call polls its future again before it waits.
-local function step(d, co, fresh, ok, ...)
+local function step(co, fresh, ok, ...)
   if ok == nil then
     pause()
-    return step(d, co, true, resume(d, co))
+    cur = co
+    return step(co, true, slice_resume(co))
   end
   if not ok then
-    drop_tasks(d)
+    end_drive(co)
     return FAIL, (...)
   end
   if (...) == DONE then
-    drop_tasks(d)
+    end_drive(co)
     if #idle < IDLE_RUNNERS and slice_resume(co) then idle[#idle + 1] = co end
     return select(2, ...)
   end
   if status(co) == "dead" then
-    drop_tasks(d)
+    end_drive(co)
     return ...
   end
   if fresh then
-    return step(d, co, false, resume(d, co))
+    return step(co, false, slice_resume(co))
   end
-  if d.n > 0 then
-    local failed, err = run_tasks(d)
+  local d = drives[co]
+  if d and d.n > 0 then
+    local failed, err = run_tasks(co, d)
     if failed == FAIL then
-      drop_tasks(d)
+      end_drive(co)
       return FAIL, err
     end
   end
-  local progress
-  if d[1] then
-    progress = waiting_locally(d.n + 1)
+  if local_flag[1] then
+    local_flag[1] = nil
+    d = state_of(co)
+    d.waits = true
   end
-  if progress then
-    if progress == d.suspect then
-      d.suspect = nil
-      drop_tasks(d)
-      return FAIL, deadlock()
+  if d and d.waits then
+    local progress = waiting_locally(d.n + 1)
+    if progress then
+      if progress == d.suspect then
+        end_drive(co)
+        return FAIL, deadlock()
+      end
+      d.suspect = progress
+      cur = co
+      return step(co, false, slice_resume(co))
     end
-    d.suspect = progress
-    return step(d, co, false, resume(d, co))
+    d.suspect = nil
   end
-  d.suspect = nil
-  return step(d, co, false, resume(d, co, yield(...)))
+  return step(co, false, back(co, yield(...)))
 end
 
-local function drive(d, f, ...)
-  d[1], d.tasks, d.n, d.suspect = nil, nil, 0, nil
+local function drive(f, ...)
   local n = #idle
   local co = idle[n]
   if co then idle[n] = nil else co = create(run) end
-  return step(d, co, false, resume(d, co, f, ...))
+  cur = co
+  return step(co, false, slice_resume(co, f, ...))
 end
 
 -- coroutine.create: the body runs under xpcall, so an error keeps its value through resume.

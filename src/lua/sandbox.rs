@@ -89,8 +89,9 @@ fn caught(lua: &Lua, v: LuaValue) -> mlua::Result<LuaValue> {
 /// The proxies of a state (a set), which `rawset` refuses.
 struct Proxies(Table);
 
-/// Builds the base of `lua` with our `coroutine` table; returns the metatable of invocation environments.
-pub(super) fn build(lua: &Lua, coroutine: Table) -> mlua::Result<Table> {
+/// Builds the base of `lua` with our `coroutine` table, and makes `env_meta` the metatable of invocation
+/// environments (which `prelude.lua` creates).
+pub(super) fn build(lua: &Lua, coroutine: Table, env_meta: &Table) -> mlua::Result<()> {
     let proxies = lua.create_table()?;
     lua.set_app_data(Proxies(proxies.clone()));
     let globals = lua.globals();
@@ -141,10 +142,10 @@ pub(super) fn build(lua: &Lua, coroutine: Table) -> mlua::Result<Table> {
     let lazy = lua.create_table()?;
     lazy.raw_set("__index", lua.create_function(load_library)?)?;
     base.set_metatable(Some(lazy))?;
-    let env_meta = lua.create_table()?;
     env_meta.raw_set("__index", base)?;
     env_meta.raw_set("__metatable", false)?;
-    Ok(env_meta)
+    lua.set_app_data(super::engine::EnvMeta(env_meta.clone()));
+    Ok(())
 }
 
 /// A read-only view of `real`: reads and `pairs` see it, writes raise.

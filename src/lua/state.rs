@@ -57,12 +57,11 @@ pub(crate) fn is_fail(v: &LuaValue) -> bool {
 /// A Lua state with its sandboxed base environment and the trampolines of `prelude.lua`.
 pub(crate) struct LuaState {
     lua: Lua,
-    env_meta: Table,
-    /// Resolves an entry's method: `(chunk, env, name, chunkname, bytecode) -> f | FAIL, why`.
+    /// Resolves an entry's method in a fresh environment: `(chunk, name, chunkname, bytecode) -> f | FAIL, why`.
     resolve: Function,
     /// Calls a method: `(f, ...) -> results | FAIL, raised`.
     call: Function,
-    /// Both: `(chunk, env, name, chunkname, bytecode, ...) -> results | FAIL, raised`.
+    /// Both: `(chunk, name, chunkname, bytecode, ...) -> results | FAIL, raised`.
     invoke: Function,
     /// The driver: `(f, ...)` runs `f(...)` in a coroutine of its own (see `prelude.lua`).
     drive: Function,
@@ -91,6 +90,9 @@ impl LuaState {
             t
         };
         let (resume, preempt, pause, probe) = super::preempt::functions(&lua)?;
+        let local_flag = lua.create_table()?;
+        let env_meta = lua.create_table()?;
+        lua.set_app_data(super::invocation::LocalFlag(local_flag.clone()));
         // SAFETY: `join_env` follows the C function protocol (it leaves the stack as it found it, returns 0).
         let join = unsafe { lua.create_c_function(join_env)? };
         let prelude =
@@ -105,18 +107,18 @@ impl LuaState {
                 probe,
                 join,
                 lua.create_function(super::invocation::all_waiting_locally)?,
+                local_flag,
                 lua.create_function(|lua, ()| {
                     let e = crate::ErrorValue::new("all coroutines blocked with no pending operations")
                         .with_kind(crate::value::kind::INTERNAL);
                     super::modules::errors::object(lua, e)
                 })?,
+                env_meta.clone(),
             ))?;
-        let env_meta = sandbox::build(&lua, coroutine)?;
-        lua.set_app_data(super::engine::EnvMeta(env_meta.clone()));
+        sandbox::build(&lua, coroutine, &env_meta)?;
         let baseline = heap.total();
         Ok(LuaState {
             lua,
-            env_meta,
             resolve,
             call,
             invoke,
@@ -132,15 +134,6 @@ impl LuaState {
     /// The Lua state.
     pub(crate) fn lua(&self) -> &Lua {
         &self.lua
-    }
-
-    /// A fresh environment for one invocation: globals fall back to the sandboxed base; `_G` is the environment.
-    pub(crate) fn new_env(&self) -> mlua::Result<Table> {
-        // Room for `_G`, `process` and a few globals of the entry's own without a resize.
-        let env = self.lua.create_table_with_capacity(0, 4)?;
-        env.set_metatable(Some(self.env_meta.clone()))?;
-        env.raw_set("_G", env.clone())?;
-        Ok(env)
     }
 
     /// The entry's compiled chunk loaded in this state (once); the trampolines bind it to each invocation's
@@ -175,12 +168,10 @@ impl LuaState {
         self.heap.join(max).ok_or_else(|| mlua::Error::runtime("the Lua state has no room for another invocation"))
     }
 
-    /// A driver coroutine and its first arguments, for one of the trampolines: the invocation's drive table
-    /// ([`LuaCtx::drive_table`]), the trampoline, then `args`. The last invocation's driver is reused when it
-    /// finished; one that did not (its invocation was dropped mid-way) is left to the collector.
-    fn driver(&mut self, d: Table, trampoline: Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+    /// A driver coroutine and its first arguments, for one of the trampolines. The last invocation's driver is
+    /// reused when it finished; one that did not (its invocation was dropped mid-way) is left to the collector.
+    fn driver(&mut self, trampoline: Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
         args.push_front(LuaValue::Function(trampoline));
-        args.push_front(LuaValue::Table(d));
         let thread = match self.spare.take() {
             Some(t) if t.status() == ThreadStatus::Finished => {
                 t.reset(self.drive.clone())?;
@@ -193,28 +184,27 @@ impl LuaState {
     }
 
     /// A driver that resolves `code`'s method: `args` from [`LuaState::head`].
-    pub(crate) fn resolver(&mut self, d: Table, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(d, self.resolve.clone(), args)
+    pub(crate) fn resolver(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(self.resolve.clone(), args)
     }
 
     /// A driver that calls a resolved method: `args` are the method and its arguments.
-    pub(crate) fn caller(&mut self, d: Table, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(d, self.call.clone(), args)
+    pub(crate) fn caller(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(self.call.clone(), args)
     }
 
     /// A driver that runs a whole function call: `args` from [`LuaState::head`] and the call's arguments.
-    pub(crate) fn invoker(&mut self, d: Table, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(d, self.invoke.clone(), args)
+    pub(crate) fn invoker(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        self.driver(self.invoke.clone(), args)
     }
 
-    /// The first arguments of a resolver or invoker: chunk, environment, method name, chunk name, bytecode
-    /// (`code` was loaded here by [`LuaState::chunk`]).
-    pub(crate) fn head(&self, chunk: Function, env: Table, code: &LuaCode) -> mlua::Result<MultiValue> {
+    /// The first arguments of a resolver or invoker: chunk, method name, chunk name, bytecode (`code` was loaded
+    /// here by [`LuaState::chunk`]).
+    pub(crate) fn head(&self, chunk: Function, code: &LuaCode) -> mlua::Result<MultiValue> {
         let loaded =
             self.chunks.get(&code.id).ok_or_else(|| mlua::Error::runtime("the entry's chunk is not loaded"))?;
         Ok(MultiValue::from_vec(vec![
             LuaValue::Function(chunk),
-            LuaValue::Table(env),
             LuaValue::String(loaded.method.clone()),
             LuaValue::String(loaded.chunk_name.clone()),
             LuaValue::String(loaded.bytecode.clone()),
@@ -279,10 +269,11 @@ struct Loaded {
 /// shared by its processes.
 ///
 /// A process joins a shared state as a tenant of its heap: up to [`PROCESS_TENANTS`] processes share one, each with
-/// its own environment, coroutines, drive table and memory account, so an idle process costs those and a share of
-/// the state, not a state of its own. New processes go round-robin over the states with room, and at least
-/// [`OPEN_STATES`] are kept open, so busy processes spread over several states (and so over the workers: a state
-/// runs one slice at a time). A state is dropped when its last process leaves, unless it is one of the open few.
+/// its own environment, coroutines, drive state and memory account, so an idle process costs those and a share of
+/// the state, not a state of its own. New processes go round-robin over the states with room; while every open state
+/// has a process, new states open up to [`OPEN_STATES`], so concurrent processes spread over several states (and so
+/// over the workers: a state runs one slice at a time). A state is dropped when its last process leaves, unless it is
+/// one of the open few.
 #[derive(Default)]
 pub(crate) struct StatePool {
     idle: Mutex<Vec<LuaState>>,
@@ -307,6 +298,8 @@ struct Shared {
 pub(crate) struct SharedState {
     state: Mutex<LuaState>,
     heap: Arc<Heap>,
+    /// The state's gate (see [`Gate`]).
+    pub(crate) gate: Arc<Gate>,
     /// Whether it is in the pool's open list (changed under the pool's lock).
     listed: std::sync::atomic::AtomicBool,
 }
@@ -340,11 +333,12 @@ impl StatePool {
         use std::sync::atomic::Ordering;
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            while shared.open.len() < OPEN_STATES {
+            // A new state only while every open one has a process: one process at a time uses one state.
+            if shared.open.len() < OPEN_STATES && shared.open.iter().all(|s| s.heap.tenants() > 0) {
                 let state = LuaState::new()?;
-                let heap = state.heap.clone();
+                let (heap, gate) = (state.heap.clone(), state.gate.clone());
                 let listed = std::sync::atomic::AtomicBool::new(true);
-                shared.open.push(Arc::new(SharedState { state: Mutex::new(state), heap, listed }));
+                shared.open.push(Arc::new(SharedState { state: Mutex::new(state), heap, gate, listed }));
             }
             let at = shared.next % shared.open.len();
             shared.next = at + 1;

@@ -146,6 +146,34 @@ fn runtime_costs(c: &mut Criterion) {
     g.bench_function("1-worker", |b| b.iter_custom(|iters| spin_calls(&one, &host, iters * 32, 32)));
     g.bench_function("2-workers", |b| b.iter_custom(|iters| spin_calls(&two, &host, iters * 32, 32)));
     g.finish();
+
+    // The same with 32 processes of one entry, which share Lua states (several processes per state).
+    let mut g = c.benchmark_group("lua/cpu-bound-32-processes");
+    g.sample_size(10);
+    g.bench_function("1-worker", |b| b.iter_custom(|iters| spin_processes(&one, &host, iters, 32)));
+    g.bench_function("2-workers", |b| b.iter_custom(|iters| spin_processes(&two, &host, iters, 32)));
+    g.finish();
+}
+
+/// Runs `batches` batches of `n` monitored `bench:spin_process` processes at once, each batch until every EXIT is in.
+fn spin_processes(rt: &tokio::runtime::Runtime, host: &Host, batches: u64, n: u64) -> Duration {
+    let host = host.clone();
+    on_runtime(rt, async move {
+        let mut client = host.client();
+        let start = Instant::now();
+        for _ in 0..batches {
+            for _ in 0..n {
+                client.spawn_monitored("bench:spin_process", HOST, vec![Value::Int(SPIN)]).await.expect("spawn");
+            }
+            for _ in 0..n {
+                match client.next_event().await {
+                    Some(Event::Exit(e)) => assert!(e.error.is_none(), "{:?}", e.error),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        start.elapsed()
+    })
 }
 
 /// A 1,000-line Lua source (and one line): 250 four-line functions, with Wippy's type annotations or without.

@@ -272,22 +272,21 @@ impl Drop for Restore {
 impl<F: Future> Future for WithCtx<F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let ctx = self.ctx.clone();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
         // Another invocation of the state runs a slice now: wait for it without holding this thread.
-        let gate = ctx.seat.get().map(|(_, g)| g.clone());
-        let _gate = match &gate {
-            Some(gate) => match gate.pass(cx.waker()) {
-                Some(g) => Some(g),
+        let (tenant, _gate) = match this.ctx.seat.get() {
+            Some((tenant, gate)) => match gate.pass(cx.waker()) {
+                Some(passed) => (Some(tenant), Some(passed)),
                 None => return Poll::Pending,
             },
-            None => None,
+            None => (None, None),
         };
         // Restored on every way out, a panic included: the thread's next task must not see this invocation.
-        let _restore = Restore(CURRENT.with(|c| c.replace(Some(ctx))));
+        let _restore = Restore(CURRENT.with(|c| c.replace(Some(this.ctx.clone()))));
         let _slice = Slice::enter();
-        let _heap = self.ctx.seat.get().map(|(t, _)| t.enter());
-        self.fut.as_mut().poll(cx)
+        let _heap = tenant.map(TenantKey::enter);
+        this.fut.as_mut().poll(cx)
     }
 }
 

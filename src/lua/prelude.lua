@@ -27,10 +27,13 @@ end
 -- environment: `join_env` points the chunk's `_ENV` at a fresh upvalue holding `env` (what the chunk's closures
 -- capture), and once the top level has run, at an empty table, so an idle state keeps no invocation's globals.
 -- Processes share states, and a top level may wait on the host (or be preempted) half-way: while one invocation
--- runs the chunk (`busy`), another runs a copy of its own, loaded from the bytecode with its environment.
+-- runs the chunk (`top`), another runs a copy of its own, loaded from the bytecode with its environment.
 local NO_ENV = {}
 local function unbound() return NO_ENV end
-local busy -- the chunk whose top level runs (a state serves one entry, so one chunk)
+-- `top[1]`: the coroutine running the chunk's top level now (a state serves one entry, so one chunk). Weak, so a top
+-- level whose invocation was dropped half-way stops counting once its coroutine is collected.
+local top = setmetatable({}, {__mode = "v"})
+local running = native.running
 
 -- Runs an entry's chunk in a fresh environment (its globals fall back to the sandboxed base through `env_meta`,
 -- filled in by src/lua/sandbox.rs; `_G` is the environment) and finds its method (SPEC 5.1): the chunk's first
@@ -41,16 +44,16 @@ local function resolve(chunk, name, chunkname, bytecode)
   local env = setmetatable({_G = false, _1 = nil, _2 = nil, _3 = nil}, env_meta)
   env._G = env
   local ok, ret
-  if busy == chunk then
+  if top[1] then
     local copy, err = load(bytecode, chunkname, "b", env)
     if not copy then return FAIL, err end
     ok, ret = xpcall(copy, keep)
   else
-    busy = chunk
+    top[1] = running()
     join_env(chunk, function() return env end)
     ok, ret = xpcall(chunk, keep)
     join_env(chunk, unbound)
-    busy = nil
+    top[1] = nil
   end
   if not ok then return FAIL, ret end
   if type(ret) == "function" then return ret end

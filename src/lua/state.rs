@@ -261,7 +261,7 @@ struct Loaded {
     chunk: Function,
     method: mlua::String,
     chunk_name: mlua::String,
-    /// The chunk's bytecode, for an invocation that needs a copy of it (see `prelude.lua`, `busy`).
+    /// The chunk's bytecode, for an invocation that needs a copy of it (see `prelude.lua`, `top`).
     bytecode: mlua::String,
 }
 

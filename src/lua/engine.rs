@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use mlua::{Function, Lua, MultiValue, Table, Thread, Value as LuaValue};
 
 use super::heap::{Entered, Tenant};
-use super::invocation::{current, LuaCtx, WithCtx};
+use super::invocation::{current, LuaCtx, Seat, WithCtx};
 use super::proc::LuaProc;
 use super::state::{is_fail, LuaState, SharedState, StatePool, DEFAULT_MAX_MEMORY};
 use crate::error::{CallError, Diagnostic, LimitExceeded};
@@ -370,7 +370,7 @@ impl Lease {
             Held::Own(s) => s.gate().clone(),
             Held::Shared(s) => s.gate.clone(),
         };
-        let _ = ctx.seat.set((tenant.key(), gate));
+        let _ = ctx.seat.set(Seat { tenant: tenant.key(), gate, shared });
         Ok(Lease { state: Some(held), tenant: Some(tenant), code: code.clone(), ctx: ctx.clone() })
     }
 
@@ -390,7 +390,7 @@ impl Lease {
 
     /// Charges what this thread allocates in the state to the invocation until the guard is dropped.
     fn enter(&self) -> Option<Entered> {
-        self.ctx.seat.get().map(|(t, _)| t.enter())
+        self.ctx.seat.get().map(|s| s.tenant.enter())
     }
 
     /// Runs a whole function call.

@@ -34,6 +34,8 @@ const TAG: usize = 8;
 /// The alignment of mlua's own blocks, and of the start of ours (their data starts 8 bytes later: Lua needs 8).
 const ALIGN: usize = mlua::ffi::SYS_MIN_ALIGN;
 const _: () = assert!(ALIGN == 2 * TAG);
+// mlua 0.11.6's allocator data (`MemoryState`: two `isize` and a `bool`) is freed in `install` as 24 bytes, align 8.
+const _: () = assert!(std::mem::size_of::<isize>() == 8);
 
 /// One account: the bytes charged to it, its limit (0: none) and its generation.
 struct Account {
@@ -331,6 +333,16 @@ unsafe extern "C" fn allocate(ud: *mut c_void, ptr: *mut c_void, osize: usize, n
         return std::ptr::null_mut();
     }
     let delta = nsize as isize - osize as isize;
+    let current = heap.current();
+    if delta > 0 && current.0 != 0 && current != tag {
+        // Growing while another tenant runs (a reused coroutine's stack): the block becomes that tenant's, within
+        // its limit, rather than growing on the account of the invocation that made it (or of the state).
+        let to = heap.account(current.0, current.1);
+        if !std::ptr::eq(to, &heap.accounts[0]) {
+            // SAFETY: as below; the tag is rewritten for the new owner.
+            return unsafe { reown(base, osize, nsize, account, to, current) };
+        }
+    }
     if !charge(account, delta) {
         return std::ptr::null_mut();
     }
@@ -342,6 +354,36 @@ unsafe extern "C" fn allocate(ud: *mut c_void, ptr: *mut c_void, osize: usize, n
     }
     // SAFETY: past the tag of the moved block.
     unsafe { p.add(TAG) as *mut c_void }
+}
+
+/// Resizes the block at `base` (of `osize` bytes) to `nsize` and moves it from account `from` to `to`, tagged
+/// `tag`; null (and nothing changed) when `to` has no room.
+///
+/// # Safety
+/// `base` is the start of a live block of ours of `osize` bytes; `nsize` is non-zero and within bounds.
+unsafe fn reown(
+    base: *mut u8,
+    osize: usize,
+    nsize: usize,
+    from: &Account,
+    to: &Account,
+    tag: (u32, u32),
+) -> *mut c_void {
+    if !charge(to, nsize as isize) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: allocated with `layout(osize)`; the new size is non-zero and within bounds.
+    let p = unsafe { alloc::realloc(base, layout(osize), nsize + TAG) };
+    if p.is_null() {
+        charge(to, -(nsize as isize));
+        return std::ptr::null_mut();
+    }
+    charge(from, -(osize as isize));
+    // SAFETY: the block starts with its 8-byte tag.
+    unsafe {
+        p.cast::<u64>().write(((tag.0 as u64) << 32) | tag.1 as u64);
+        p.add(TAG) as *mut c_void
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +416,36 @@ mod tests {
             // SAFETY: `q` is a block of 96 bytes.
             unsafe { allocate(ud, q, 96, 0) };
         }
+        assert_eq!(heap.total(), 0);
+    }
+
+    #[test]
+    fn a_block_that_grows_in_another_tenant_becomes_its() {
+        let heap = Heap::new();
+        let ud = Arc::as_ptr(&heap) as *mut c_void;
+        let (a, b) = (heap.join(1000).expect("a"), heap.join(100).expect("b"));
+        let p = {
+            let _in = a.key().enter();
+            // SAFETY: the allocator's contract, as above.
+            unsafe { allocate(ud, std::ptr::null_mut(), 0, 40) }
+        };
+        let _in = b.key().enter();
+        // Past b's limit: refused, and the block stays a's.
+        // SAFETY: `p` is a block of 40 bytes.
+        assert!(unsafe { allocate(ud, p, 40, 200) }.is_null());
+        assert_eq!((a.key().used(), b.key().used()), (40, 0));
+        // SAFETY: as above.
+        let q = unsafe { allocate(ud, p, 40, 80) };
+        assert!(!q.is_null());
+        assert_eq!((a.key().used(), b.key().used()), (0, 80));
+        // Shrinking keeps the owner.
+        drop(_in);
+        let _in = a.key().enter();
+        // SAFETY: `q` is a block of 80 bytes.
+        let r = unsafe { allocate(ud, q, 80, 16) };
+        assert_eq!((a.key().used(), b.key().used()), (0, 16));
+        // SAFETY: `r` is a block of 16 bytes.
+        unsafe { allocate(ud, r, 16, 0) };
         assert_eq!(heap.total(), 0);
     }
 }

@@ -38,9 +38,8 @@ pub(crate) struct LuaCtx {
     pub(super) proc: OnceLock<Arc<LuaProc>>,
     pub(super) loaded: Mutex<HashMap<String, LuaValue>>,
     resources: Mutex<Vec<AbortHandle>>,
-    /// Where it runs: its account in its state's heap, entered around every poll, and the state's gate, passed
-    /// around every poll.
-    pub(super) seat: OnceLock<(TenantKey, Arc<Gate>)>,
+    /// Where it runs: set when it gets its state.
+    pub(super) seat: OnceLock<Seat>,
     /// The deadline of the current step of a process with `max_execution_ms`.
     step: Mutex<Option<Instant>>,
     /// How many of its coroutines wait on local channels only, and how many such waits ended so far (the
@@ -161,7 +160,7 @@ impl LuaCtx {
 
     /// The bytes of its state's memory charged to this invocation.
     pub(crate) fn memory(&self) -> usize {
-        self.seat.get().map_or(0, |(t, _)| t.used())
+        self.seat.get().map_or(0, |s| s.tenant.used())
     }
 
     /// When this invocation must end, if ever.
@@ -276,8 +275,8 @@ impl<F: Future> Future for WithCtx<F> {
         let this = self.get_mut();
         // Another invocation of the state runs a slice now: wait for it without holding this thread.
         let (tenant, _gate) = match this.ctx.seat.get() {
-            Some((tenant, gate)) => match gate.pass(cx.waker()) {
-                Some(passed) => (Some(tenant), Some(passed)),
+            Some(seat) => match seat.gate.pass(cx.waker()) {
+                Some(passed) => (Some(&seat.tenant), Some(passed)),
                 None => return Poll::Pending,
             },
             None => (None, None),
@@ -287,6 +286,23 @@ impl<F: Future> Future for WithCtx<F> {
         let _slice = Slice::enter();
         let _heap = tenant.map(TenantKey::enter);
         this.fut.as_mut().poll(cx)
+    }
+}
+
+/// Where an invocation runs.
+pub(crate) struct Seat {
+    /// Its account in its state's heap, entered around every poll.
+    pub(crate) tenant: TenantKey,
+    /// Its state's gate, passed around every poll.
+    pub(crate) gate: Arc<Gate>,
+    /// Whether it shares its state with other invocations (a process).
+    pub(crate) shared: bool,
+}
+
+impl LuaCtx {
+    /// Whether the invocation shares its state with others (a process).
+    pub(crate) fn shares_state(&self) -> bool {
+        self.seat.get().is_some_and(|s| s.shared)
     }
 }
 

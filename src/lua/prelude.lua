@@ -81,6 +81,9 @@ end
 -- the invocation that ended (whose objects, and their finalizers, must not outlive its release). A runner that
 -- did not finish (its invocation was dropped mid-way) is never reused.
 local DONE, idle, IDLE_RUNNERS = {}, {}, 4
+-- Runners user code has seen (`coroutine.running()` in a main coroutine): never reused, since the invocation that
+-- saw one may hold on to it, and another invocation of the state would run in it next.
+local seen = setmetatable({}, {__mode = "k"})
 local function run(f, ...)
   if f == nil then return run(yield()) end
   return run(yield(DONE, f(...)))
@@ -92,7 +95,8 @@ end
 --   invocation's main coroutine waits on the host: each in turn until it waits too, yields, or ends. An error in
 --   one fails the invocation; when the main coroutine returns, the rest are dropped;
 -- - `d.waits`: a wait on local channels began in the drive. The host sets `local_flag[1]` when one begins, during
---   the drive's own slice, and the driver moves it here at its next step, before any other drive runs;
+--   the drive's own slice, and the driver moves it here (`claim`) at its next step or before it lets any other
+--   drive run;
 -- - `d.suspect`: the deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only,
 --   nothing but another of them could wake one. The driver then polls them all once more; if no local wait ended
 --   meanwhile (`suspect` holds the count from before), the invocation fails.
@@ -114,6 +118,15 @@ local function state_of(co)
     drives[co] = d
   end
   return d
+end
+
+-- A wait on local channels that began in this drive's slice belongs to this drive: claimed before anything that lets
+-- another drive run (a pause, a yield to the host).
+local function claim(co)
+  if local_flag[1] then
+    local_flag[1] = nil
+    state_of(co).waits = true
+  end
 end
 
 local function end_drive(co)
@@ -154,7 +167,10 @@ local function run_tasks(co, d)
     cur = co
     local state, detail = task_step(t, slice_resume(t))
     while state == "pause" or (fresh and state == "wait" and detail) do
-      if state == "pause" then pause() end
+      if state == "pause" then
+        claim(co)
+        pause()
+      end
       fresh = state == "pause"
       cur = co
       state, detail = task_step(t, slice_resume(t))
@@ -178,6 +194,7 @@ end
 -- and the host call polls its future again before it waits.
 local function step(co, fresh, ok, ...)
   if ok == nil then
+    claim(co)
     pause()
     cur = co
     return step(co, true, slice_resume(co))
@@ -188,7 +205,7 @@ local function step(co, fresh, ok, ...)
   end
   if (...) == DONE then
     end_drive(co)
-    if #idle < IDLE_RUNNERS and slice_resume(co) then idle[#idle + 1] = co end
+    if #idle < IDLE_RUNNERS and not seen[co] and slice_resume(co) then idle[#idle + 1] = co end
     return select(2, ...)
   end
   if status(co) == "dead" then
@@ -207,9 +224,8 @@ local function step(co, fresh, ok, ...)
     end
   end
   if local_flag[1] then
-    local_flag[1] = nil
-    d = state_of(co)
-    d.waits = true
+    claim(co)
+    d = drives[co]
   end
   if d and d.waits then
     local progress = waiting_locally(d.n + 1)
@@ -282,7 +298,11 @@ local coroutine = {
   end,
   yield = yield,
   status = status,
-  running = native.running,
+  running = function()
+    local co, main = running()
+    seen[co] = true
+    return co, main
+  end,
   isyieldable = isyieldable,
   close = native.close,
   spawn = spawn,

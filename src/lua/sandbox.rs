@@ -162,11 +162,12 @@ pub(super) fn proxy(lua: &Lua, name: &'static str, real: Table) -> mlua::Result<
             )))
         })?,
     )?;
-    let next: mlua::Function = lua.globals().raw_get("next")?;
-    meta.raw_set(
-        "__pairs",
-        lua.create_function(move |_, _: LuaValue| Ok((next.clone(), real.clone(), LuaValue::Nil)))?,
-    )?;
+    // `pairs(proxy)` iterates the real table through a closure, never handing the real table out.
+    let pairs: mlua::Function = lua
+        .load("local next, real = ...; local function step(_, k) return next(real, k) end; return function() return step end")
+        .set_name("=wippy proxy")
+        .call((lua.globals().raw_get::<mlua::Function>("next")?, real.clone()))?;
+    meta.raw_set("__pairs", pairs)?;
     meta.raw_set("__metatable", false)?;
     p.set_metatable(Some(meta))?;
     if let Some(proxies) = lua.app_data_ref::<Proxies>() {
@@ -286,6 +287,12 @@ fn setmetatable(lua: &Lua, native: mlua::Function) -> mlua::Result<mlua::Functio
 /// `collectgarbage(opt)`: only what affects nobody but the caller's own state.
 fn collectgarbage(lua: &Lua, (opt, _arg): (Option<String>, LuaValue)) -> mlua::Result<LuaValue> {
     match opt.as_deref().unwrap_or("collect") {
+        // In a state processes share, a full collection would stop all of them for as long as it takes (it cannot
+        // be preempted): a process gets an incremental step.
+        "collect" if current().is_ok_and(|ctx| ctx.shares_state()) => {
+            lua.gc_step()?;
+            Ok(LuaValue::Integer(0))
+        }
         "collect" => {
             lua.gc_collect()?;
             Ok(LuaValue::Integer(0))

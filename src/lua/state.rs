@@ -1,19 +1,21 @@
-//! One Lua state: the heap of one invocation at a time.
+//! Lua states: a function call's own, or one shared by processes of an entry.
 //!
-//! Every function call and every process runs in a state of its own, so what one invocation does to its heap
-//! (globals, the libraries it can reach, the garbage collector, finalizers, coroutines, memory) cannot reach
-//! another, and different invocations run in parallel on different threads. States are reused: a finished
-//! invocation's state goes back to its entry's pool ([`StatePool`]) and the next invocation of that entry takes it,
-//! so the cost of a call is a fresh environment table, not a new state.
+//! A function call runs in a state of its own, taken from its entry's pool ([`StatePool`]) and given back when it
+//! ends, so the cost of a call is a fresh environment table, not a new state. A process joins a state shared by up
+//! to [`PROCESS_TENANTS`] processes of its entry ([`SharedState`]). Either way, what one invocation does (its
+//! globals, coroutines, memory) cannot reach another, and invocations of different states run in parallel on
+//! different threads; invocations of one state take turns, one slice at a time (the state's [`Gate`]).
 //!
-//! What makes reuse safe ([`LuaState::release`]):
+//! What makes sharing and reuse safe:
 //! - the base environment is not reachable from Lua: globals fall back to it through a metatable protected with
-//!   `__metatable`, and the libraries are read-only proxies (`rawset` refuses them too);
+//!   `__metatable`, and the libraries and modules are read-only proxies (`rawset` and `pairs` do not give them
+//!   away either);
 //! - the resources an invocation started (timers, tickers, async calls) are stopped when it ends;
 //! - `__gc` metamethods are ignored (as in Wippy, whose Lua has no finalizers), so no finalizer ever runs inside
 //!   another invocation;
-//! - `collectgarbage` offers only `count`, `collect`, `step` and `isrunning`;
-//! - a state that grew far beyond its size after setup is dropped.
+//! - `collectgarbage` offers only `count` (the caller's own bytes), `collect`, `step` and `isrunning`;
+//! - a coroutine that user code saw (`coroutine.running`) is never reused for another invocation (`prelude.lua`);
+//! - a function call's state that grew far beyond its size after setup is dropped.
 //!
 //! Memory: every state allocates through a [`Heap`], which charges each block to the invocation that allocated it
 //! (its [`Tenant`]); each invocation may hold `limits.max_memory` (default [`DEFAULT_MAX_MEMORY`]); past it, an

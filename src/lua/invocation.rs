@@ -182,7 +182,8 @@ impl LuaCtx {
         CallEnv { deadline: self.deadline(), ..self.env.clone() }
     }
 
-    /// Why the invocation must stop now, if it must: its owning process was terminated, or its deadline passed.
+    /// Why the invocation must stop now, if it must: its owning process was terminated, its deadline passed, or it
+    /// shares its state and has run past [`MAX_UNYIELDING`] where it cannot yield (asked only from such places).
     fn must_stop(&self) -> Option<String> {
         if let Some(owner) = &self.env.owner {
             if let Some(reason) = owner.ctl().kill_reason.clone() {
@@ -190,9 +191,19 @@ impl LuaCtx {
             }
         }
         match self.deadline() {
-            Some(d) if Instant::now() >= d => Some(format!("`{}`: its deadline passed", self.code.id)),
-            _ => None,
+            Some(d) if Instant::now() >= d => return Some(format!("`{}`: its deadline passed", self.code.id)),
+            _ => {}
         }
+        if self.shares_state() && super::preempt::slice_age() >= MAX_UNYIELDING {
+            return Some(format!(
+                "`{}`: ran {} ms where it could not yield (a `table.sort` comparator, a metamethod called from C, a \
+                 pattern match) while other processes share its Lua state: limit `max_unyielding_ms` ({} ms) exceeded",
+                self.code.id,
+                super::preempt::slice_age().as_millis(),
+                MAX_UNYIELDING.as_millis()
+            ));
+        }
+        None
     }
 
     /// The invocation ended: a PID it opened for itself ends too.
@@ -213,6 +224,11 @@ pub(crate) fn current() -> mlua::Result<Arc<LuaCtx>> {
         .with(|c| c.borrow().clone())
         .ok_or_else(|| mlua::Error::runtime("this function can only be called from Lua code run by the host"))
 }
+
+/// How long a process may run where it cannot yield (inside a `table.sort` comparator, a metamethod called from C,
+/// a pattern match) while other processes share its state and wait for it (SPEC §10). Preemption stops code that
+/// can yield every slice; this bounds how long the others of its state can be kept waiting by code that cannot.
+pub(crate) const MAX_UNYIELDING: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// The most timers, tickers and async calls one invocation may have running at once (SPEC §10).
 pub(crate) const MAX_TASKS: usize = 100_000;

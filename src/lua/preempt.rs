@@ -209,6 +209,15 @@ fn run_ticker() {
     }
 }
 
+/// How long the slice running on this thread has lasted (zero outside one), to the tick.
+pub(crate) fn slice_age() -> Duration {
+    let started = SLOT.with(|s| s.0.started.load(Ordering::Acquire));
+    if started == 0 {
+        return Duration::ZERO;
+    }
+    TICK * u32::try_from(NOW.load(Ordering::Acquire).saturating_sub(started)).unwrap_or(u32::MAX)
+}
+
 /// A running slice of Lua on this thread: one poll of an invocation. Polls nest (a Lua function called from Lua
 /// through WASM); the outer slice is restored when the inner ends. No coroutine is the running one until
 /// [`slice_resume`] resumes one.

@@ -47,12 +47,28 @@ where
     }
 }
 
+/// The runtime suite checks stop times to tens of milliseconds; the stuck-process test keeps a core busy for a second.
+/// The two take turns.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn wippy_test_runs_the_runtime_suite() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let o = wippy(&["-C", "tests/fixtures/projects/lua_runtime", "test"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.ends_with("17 passed, 0 failed\n"), "{out}");
+}
+
+/// A process stuck where Lua cannot yield is ended at `max_unyielding_ms` and its state's other processes go on; run
+/// on its own, since the stuck process holds a worker thread meanwhile.
+#[test]
+fn a_process_that_cannot_yield_is_ended_and_its_state_goes_on() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let o = wippy(&["-C", "tests/fixtures/projects/lua_unyielding", "test"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.ends_with("1 passed, 0 failed\n"), "{out}");
 }
 
 /// On a single thread, a function that never yields runs next to one that works: the working one completes, and

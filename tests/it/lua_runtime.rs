@@ -51,24 +51,25 @@ where
 /// The two take turns.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-#[test]
-fn wippy_test_runs_the_runtime_suite() {
+/// Runs `wippy test` on the fixture project `name`, in its turn, and expects `passed` tests to pass and none to fail.
+fn suite(name: &str, passed: usize) {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let o = wippy(&["-C", "tests/fixtures/projects/lua_runtime", "test"]);
+    let o = wippy(&["-C", &format!("tests/fixtures/projects/{name}"), "test"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.ends_with("17 passed, 0 failed\n"), "{out}");
+    assert!(out.ends_with(&format!("{passed} passed, 0 failed\n")), "{out}");
+}
+
+#[test]
+fn wippy_test_runs_the_runtime_suite() {
+    suite("lua_runtime", 17);
 }
 
 /// A process stuck where Lua cannot yield is ended at `max_unyielding_ms` and its state's other processes go on; run
 /// on its own, since the stuck process holds a worker thread meanwhile.
 #[test]
 fn a_process_that_cannot_yield_is_ended_and_its_state_goes_on() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let o = wippy(&["-C", "tests/fixtures/projects/lua_unyielding", "test"]);
-    let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    assert!(out.ends_with("1 passed, 0 failed\n"), "{out}");
+    suite("lua_unyielding", 1);
 }
 
 /// On a single thread, a function that never yields runs next to one that works: the working one completes, and

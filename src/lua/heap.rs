@@ -333,8 +333,8 @@ unsafe extern "C" fn allocate(ud: *mut c_void, ptr: *mut c_void, osize: usize, n
         return std::ptr::null_mut();
     }
     let delta = nsize as isize - osize as isize;
-    let current = heap.current();
-    if delta > 0 && current.0 != 0 && current != tag {
+    let current = if delta > 0 { heap.current() } else { tag };
+    if current.0 != 0 && current != tag {
         // Growing while another tenant runs (a reused coroutine's stack): the block becomes that tenant's, within
         // its limit, rather than growing on the account of the invocation that made it (or of the state).
         let to = heap.account(current.0, current.1);

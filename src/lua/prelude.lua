@@ -32,7 +32,7 @@ local NO_ENV = {}
 local function unbound() return NO_ENV end
 -- `top[1]`: the coroutine running the chunk's top level now (a state serves one entry, so one chunk). Weak, so a top
 -- level whose invocation was dropped half-way stops counting once its coroutine is collected.
-local top = setmetatable({}, {__mode = "v"})
+local top = setmetatable({false}, {__mode = "v"})
 local running = native.running
 
 -- Runs an entry's chunk in a fresh environment (its globals fall back to the sandboxed base through `env_meta`,
@@ -53,7 +53,7 @@ local function resolve(chunk, name, chunkname, bytecode)
     join_env(chunk, function() return env end)
     ok, ret = xpcall(chunk, keep)
     join_env(chunk, unbound)
-    top[1] = nil
+    top[1] = false -- kept in the table: the next top level sets an existing slot
   end
   if not ok then return FAIL, ret end
   if type(ret) == "function" then return ret end
@@ -83,7 +83,7 @@ end
 local DONE, idle, IDLE_RUNNERS = {}, {}, 4
 -- Runners user code has seen (`coroutine.running()` in a main coroutine): never reused, since the invocation that
 -- saw one may hold on to it, and another invocation of the state would run in it next.
-local seen = setmetatable({}, {__mode = "k"})
+local seen, any_seen = setmetatable({}, {__mode = "k"}), false
 local function run(f, ...)
   if f == nil then return run(yield()) end
   return run(yield(DONE, f(...)))
@@ -103,6 +103,9 @@ end
 -- `cur` is the coroutine of the drive that runs now: the driver sets it wherever another drive may have run since. A drive that never
 -- spawns nor waits on local channels makes no table.
 local drives = setmetatable({}, {__mode = "k"})
+-- How many drive tables were made and not ended (a drive dropped half-way is never ended: its table goes with its
+-- coroutine, and the count only stays high); while 0, no drive has one to look up.
+local ndrives = 0
 local cur
 
 -- Resumes the drive of `co` with what the host passed back (the driver's yield returns here).
@@ -112,10 +115,11 @@ local function back(co, ...)
 end
 
 local function state_of(co)
-  local d = drives[co]
+  local d = ndrives > 0 and drives[co]
   if not d then
     d = {n = 0}
     drives[co] = d
+    ndrives = ndrives + 1
   end
   return d
 end
@@ -130,7 +134,10 @@ local function claim(co)
 end
 
 local function end_drive(co)
-  if drives[co] then drives[co] = nil end
+  if ndrives > 0 and drives[co] then
+    drives[co] = nil
+    ndrives = ndrives - 1
+  end
 end
 
 local function spawn(f)
@@ -205,7 +212,7 @@ local function step(co, fresh, ok, ...)
   end
   if (...) == DONE then
     end_drive(co)
-    if #idle < IDLE_RUNNERS and not seen[co] and slice_resume(co) then idle[#idle + 1] = co end
+    if #idle < IDLE_RUNNERS and not (any_seen and seen[co]) and slice_resume(co) then idle[#idle + 1] = co end
     return select(2, ...)
   end
   if status(co) == "dead" then
@@ -215,7 +222,7 @@ local function step(co, fresh, ok, ...)
   if fresh then
     return step(co, false, slice_resume(co))
   end
-  local d = drives[co]
+  local d = ndrives > 0 and drives[co]
   if d and d.n > 0 then
     local failed, err = run_tasks(co, d)
     if failed == FAIL then
@@ -300,7 +307,7 @@ local coroutine = {
   status = status,
   running = function()
     local co, main = running()
-    seen[co] = true
+    seen[co], any_seen = true, true
     return co, main
   end,
   isyieldable = isyieldable,

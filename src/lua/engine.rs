@@ -367,10 +367,10 @@ impl Lease {
             message: format!("cannot start Lua: {}", error_text(&e)),
         })?;
         let gate = match &held {
-            Held::Own(s) => s.gate().clone(),
-            Held::Shared(s) => s.gate.clone(),
+            Held::Own(_) => None,
+            Held::Shared(s) => Some(s.gate.clone()),
         };
-        let _ = ctx.seat.set(Seat { tenant: tenant.key(), gate, shared });
+        let _ = ctx.seat.set(Seat { tenant: tenant.key(), gate });
         Ok(Lease { state: Some(held), tenant: Some(tenant), code: code.clone(), ctx: ctx.clone() })
     }
 
@@ -464,22 +464,17 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        match self.state.take() {
-            Some(Held::Own(mut state)) => {
-                let keep = state.release(&self.ctx);
-                self.tenant = None;
-                self.ctx.finish();
-                if keep {
+        let Some(held) = self.state.take() else { return };
+        self.ctx.stop_resources();
+        self.tenant = None;
+        self.ctx.finish();
+        match held {
+            Held::Own(mut state) => {
+                if state.release() {
                     self.code.pool.give_back(state);
                 }
             }
-            Some(Held::Shared(state)) => {
-                self.ctx.stop_resources();
-                self.tenant = None;
-                self.ctx.finish();
-                self.code.pool.leave_shared(&state);
-            }
-            None => {}
+            Held::Shared(state) => self.code.pool.leave_shared(&state),
         }
     }
 }

@@ -7,9 +7,10 @@
 //! tag in front of its data naming its account and the account's generation ([`install`] says how the blocks mlua
 //! made before the switch are told apart). A new block is charged to the tenant this thread is running in the state
 //! ([`Entered`], set around every poll of an invocation), or to account 0 when none is; a block that grows stays
-//! with its account. When a tenant leaves ([`Tenant`] dropped), its account's bytes move to account 0 and the
-//! generation changes, so the blocks it left behind are uncharged from account 0 when the collector frees them and
-//! the account can serve the next tenant at once.
+//! with its account, unless another tenant runs (a reused coroutine's stack): then it becomes that tenant's. When a
+//! tenant leaves ([`Tenant`] dropped), its account's bytes move to account 0 and the generation changes, so the
+//! blocks it left behind are uncharged from account 0 when the collector frees them and the account can serve the
+//! next tenant at once.
 //!
 //! An allocation that would take a tenant past its limit fails; Lua then runs an emergency collection and, if that
 //! does not make room, raises "not enough memory" in the tenant's own code (the engine turns it into a limit error
@@ -258,7 +259,16 @@ unsafe fn fresh(heap: &Heap, tag: (u32, u32), size: usize) -> *mut c_void {
         charge(account, -(size as isize));
         return std::ptr::null_mut();
     }
-    // SAFETY: the block starts with its 8-byte tag, 16-aligned.
+    // SAFETY: a fresh block of ours.
+    unsafe { tagged(base, tag) }
+}
+
+/// Writes `tag` at the start of the block at `base` and returns where its data starts.
+///
+/// # Safety
+/// `base` is the start of a live block of ours (16-aligned, its first 8 bytes the tag).
+unsafe fn tagged(base: *mut u8, tag: (u32, u32)) -> *mut c_void {
+    // SAFETY: as the caller promises.
     unsafe {
         base.cast::<u64>().write(((tag.0 as u64) << 32) | tag.1 as u64);
         base.add(TAG) as *mut c_void
@@ -379,11 +389,8 @@ unsafe fn reown(
         return std::ptr::null_mut();
     }
     charge(from, -(osize as isize));
-    // SAFETY: the block starts with its 8-byte tag.
-    unsafe {
-        p.cast::<u64>().write(((tag.0 as u64) << 32) | tag.1 as u64);
-        p.add(TAG) as *mut c_void
-    }
+    // SAFETY: the resized block of ours.
+    unsafe { tagged(p, tag) }
 }
 
 #[cfg(test)]

@@ -194,16 +194,17 @@ impl LuaCtx {
             Some(d) if Instant::now() >= d => return Some(format!("`{}`: its deadline passed", self.code.id)),
             _ => {}
         }
-        if self.shares_state() && super::preempt::slice_age() >= MAX_UNYIELDING {
-            return Some(format!(
-                "`{}`: ran {} ms where it could not yield (a `table.sort` comparator, a metamethod called from C, a \
-                 pattern match) while other processes share its Lua state: limit `max_unyielding_ms` ({} ms) exceeded",
-                self.code.id,
-                super::preempt::slice_age().as_millis(),
-                MAX_UNYIELDING.as_millis()
-            ));
+        let ran = super::preempt::slice_age();
+        if ran < MAX_UNYIELDING || !self.shares_state() {
+            return None;
         }
-        None
+        Some(format!(
+            "`{}`: ran {} ms where it could not yield (a `table.sort` comparator, a metamethod called from C, a \
+             pattern match) while other processes share its Lua state: limit `max_unyielding_ms` ({} ms) exceeded",
+            self.code.id,
+            ran.as_millis(),
+            MAX_UNYIELDING.as_millis()
+        ))
     }
 
     /// The invocation ended: a PID it opened for itself ends too.
@@ -290,17 +291,18 @@ impl<F: Future> Future for WithCtx<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
         // Another invocation of the state runs a slice now: wait for it without holding this thread.
-        let (tenant, _gate) = match this.ctx.seat.get() {
-            Some(seat) => match seat.gate.pass(cx.waker()) {
-                Some(passed) => (Some(&seat.tenant), Some(passed)),
+        let seat = this.ctx.seat.get();
+        let _gate = match seat.and_then(|s| s.gate.as_ref()) {
+            Some(gate) => match gate.pass(cx.waker()) {
+                Some(passed) => Some(passed),
                 None => return Poll::Pending,
             },
-            None => (None, None),
+            None => None,
         };
         // Restored on every way out, a panic included: the thread's next task must not see this invocation.
         let _restore = Restore(CURRENT.with(|c| c.replace(Some(this.ctx.clone()))));
         let _slice = Slice::enter();
-        let _heap = tenant.map(TenantKey::enter);
+        let _heap = seat.map(|s| s.tenant.enter());
         this.fut.as_mut().poll(cx)
     }
 }
@@ -309,16 +311,15 @@ impl<F: Future> Future for WithCtx<F> {
 pub(crate) struct Seat {
     /// Its account in its state's heap, entered around every poll.
     pub(crate) tenant: TenantKey,
-    /// Its state's gate, passed around every poll.
-    pub(crate) gate: Arc<Gate>,
-    /// Whether it shares its state with other invocations (a process).
-    pub(crate) shared: bool,
+    /// The gate of its state when it shares the state with others (a process), passed around every poll; a state
+    /// of its own needs none.
+    pub(crate) gate: Option<Arc<Gate>>,
 }
 
 impl LuaCtx {
     /// Whether the invocation shares its state with others (a process).
     pub(crate) fn shares_state(&self) -> bool {
-        self.seat.get().is_some_and(|s| s.shared)
+        self.seat.get().is_some_and(|s| s.gate.is_some())
     }
 }
 

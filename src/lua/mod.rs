@@ -14,7 +14,8 @@
 //!   (`process.receive`, `time.sleep`, `funcs.call`, a channel) suspends the invocation and frees the thread, and
 //!   code that never yields is preempted every slice ([`preempt`]);
 //! - a context ([`invocation`]) that the built-in modules read through a thread-local slot set around every poll,
-//!   which also enters the invocation's heap account and passes its state's gate (one slice of a state at a time).
+//!   which also enters the invocation's heap account and, for a process, passes its shared state's gate (one slice
+//!   of a state at a time).
 //!
 //! Processes (`process.lua`) run in the same process actors as WASM processes ([`crate::process`]), with the
 //! same PIDs, monitors, links, names and groups. A `function.lua` that needs a PID (to spawn monitored, receive, or

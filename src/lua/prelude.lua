@@ -8,7 +8,8 @@
 -- its stack exactly as it was; the driver passes the preemption to the scheduler (`pause`) and a waiting host call
 -- (its PENDING marker) to the host. `slice_resume` returns `true, ...` or `false, err` like `coroutine.resume`, and
 -- `nil` when the coroutine was preempted.
-local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, local_flag, deadlock, env_meta = ...
+local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, local_flag, deadlock,
+  env_meta = ...
 local xpcall, rawget, type, error, select, load, setmetatable = xpcall, rawget, type, error, select, load, setmetatable
 local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
 
@@ -78,8 +79,8 @@ end
 
 -- The coroutines invocations run in are reused: a runner calls a trampoline and yields DONE with its results; the
 -- driver then resumes it once with nothing, so it waits for its next trampoline in a frame that holds nothing of
--- the invocation that ended (whose objects, and their finalizers, must not outlive its release). A runner that
--- did not finish (its invocation was dropped mid-way) is never reused.
+-- the invocation that ended (whose objects must not outlive it). A runner that did not finish (its invocation was
+-- dropped mid-way) is never reused.
 local DONE, idle, IDLE_RUNNERS = {}, {}, 4
 -- Runners user code has seen (`coroutine.running()` in a main coroutine): never reused, since the invocation that
 -- saw one may hold on to it, and another invocation of the state would run in it next.
@@ -100,8 +101,8 @@ end
 -- - `d.suspect`: the deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only,
 --   nothing but another of them could wake one. The driver then polls them all once more; if no local wait ended
 --   meanwhile (`suspect` holds the count from before), the invocation fails.
--- `cur` is the coroutine of the drive that runs now: the driver sets it wherever another drive may have run since. A drive that never
--- spawns nor waits on local channels makes no table.
+-- `cur` is the coroutine of the drive that runs now: the driver sets it wherever another drive may have run since.
+-- A drive that never spawns nor waits on local channels makes no table.
 local drives = setmetatable({}, {__mode = "k"})
 -- How many drive tables were made and not ended (a drive dropped half-way is never ended: its table goes with its
 -- coroutine, and the count only stays high); while 0, no drive has one to look up.

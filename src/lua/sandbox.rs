@@ -73,7 +73,13 @@ local function rawset(t, k, v)
   if proxies[t] then error("attempt to change a library table with rawset: library tables are read-only", 2) end
   return native_rawset(t, k, v)
 end
-return pcall, xpcall, wrapped, rawset
+-- A proxy's `__pairs`: iterates `real` through a closure, never handing the real table out.
+local next = next
+local function pairs_of(real)
+  local function step(_, k) return next(real, k) end
+  return function() return step end
+end
+return pcall, xpcall, wrapped, rawset, pairs_of
 "#;
 
 /// A caught error as Lua code sees it: a host error with a kind as an error object, any other host error as its
@@ -86,14 +92,13 @@ fn caught(lua: &Lua, v: LuaValue) -> mlua::Result<LuaValue> {
     }
 }
 
-/// The proxies of a state (a set), which `rawset` refuses.
-struct Proxies(Table);
+/// The proxies of a state (a set, which `rawset` refuses), and the maker of their `__pairs` (`pairs_of` in the shims).
+struct Proxies(Table, mlua::Function);
 
 /// Builds the base of `lua` with our `coroutine` table, and makes `env_meta` the metatable of invocation
 /// environments (which `prelude.lua` creates).
 pub(super) fn build(lua: &Lua, coroutine: Table, env_meta: &Table) -> mlua::Result<()> {
     let proxies = lua.create_table()?;
-    lua.set_app_data(Proxies(proxies.clone()));
     let globals = lua.globals();
     let base = lua.create_table()?;
     for name in SAFE_GLOBALS {
@@ -119,7 +124,7 @@ pub(super) fn build(lua: &Lua, coroutine: Table, env_meta: &Table) -> mlua::Resu
     let string: Table = globals.raw_get("string")?;
     patterns::install(lua, &string)?;
     lua.load("getmetatable('').__metatable = false").set_name("=wippy sandbox").exec()?;
-    let (pcall, xpcall, string, rawset): (LuaValue, LuaValue, Table, LuaValue) =
+    let (pcall, xpcall, string, rawset, pairs_of): (LuaValue, LuaValue, Table, LuaValue, mlua::Function) =
         lua.load(SHIMS).set_name("=wippy shims").call((
             globals.raw_get::<LuaValue>("pcall")?,
             globals.raw_get::<LuaValue>("xpcall")?,
@@ -127,8 +132,9 @@ pub(super) fn build(lua: &Lua, coroutine: Table, env_meta: &Table) -> mlua::Resu
             lua.create_function(|lua, v: LuaValue| super::modules::errors::text_or_self(lua, v))?,
             lua.create_function(caught)?,
             globals.raw_get::<LuaValue>("rawset")?,
-            proxies,
+            proxies.clone(),
         ))?;
+    lua.set_app_data(Proxies(proxies, pairs_of));
     base.raw_set("pcall", pcall)?;
     base.raw_set("xpcall", xpcall)?;
     base.raw_set("rawset", rawset)?;
@@ -162,17 +168,14 @@ pub(super) fn proxy(lua: &Lua, name: &'static str, real: Table) -> mlua::Result<
             )))
         })?,
     )?;
-    // `pairs(proxy)` iterates the real table through a closure, never handing the real table out.
-    let pairs: mlua::Function = lua
-        .load("local next, real = ...; local function step(_, k) return next(real, k) end; return function() return step end")
-        .set_name("=wippy proxy")
-        .call((lua.globals().raw_get::<mlua::Function>("next")?, real.clone()))?;
-    meta.raw_set("__pairs", pairs)?;
+    let proxies = lua.app_data_ref::<Proxies>().map(|p| (p.0.clone(), p.1.clone()));
+    let Some((set, pairs_of)) = proxies else {
+        return Err(mlua::Error::runtime("the sandbox is not built"));
+    };
+    meta.raw_set("__pairs", pairs_of.call::<mlua::Function>(real.clone())?)?;
     meta.raw_set("__metatable", false)?;
     p.set_metatable(Some(meta))?;
-    if let Some(proxies) = lua.app_data_ref::<Proxies>() {
-        proxies.0.raw_set(p.clone(), true)?;
-    }
+    set.raw_set(p.clone(), true)?;
     Ok(p)
 }
 

@@ -4,7 +4,7 @@
 //! ends, so the cost of a call is a fresh environment table, not a new state. A process joins a state shared by up
 //! to [`PROCESS_TENANTS`] processes of its entry ([`SharedState`]). Either way, what one invocation does (its
 //! globals, coroutines, memory) cannot reach another, and invocations of different states run in parallel on
-//! different threads; invocations of one state take turns, one slice at a time (the state's [`Gate`]).
+//! different threads; processes of one shared state take turns, one slice at a time (the state's [`Gate`]).
 //!
 //! What makes sharing and reuse safe:
 //! - the base environment is not reachable from Lua: globals fall back to it through a metatable protected with
@@ -31,7 +31,7 @@ use mlua::{
 
 use super::engine::LuaCode;
 use super::heap::{self, Heap, Tenant};
-use super::invocation::{Gate, LuaCtx};
+use super::invocation::Gate;
 use super::sandbox;
 use crate::id::EntryMap;
 
@@ -75,8 +75,6 @@ pub(crate) struct LuaState {
     baseline: usize,
     /// The accounts of the state's memory.
     heap: Arc<Heap>,
-    /// Lets one of its invocations run at a time.
-    gate: Arc<Gate>,
 }
 
 impl LuaState {
@@ -119,18 +117,7 @@ impl LuaState {
             ))?;
         sandbox::build(&lua, coroutine, &env_meta)?;
         let baseline = heap.total();
-        Ok(LuaState {
-            lua,
-            resolve,
-            call,
-            invoke,
-            drive,
-            chunks: EntryMap::default(),
-            spare: None,
-            baseline,
-            heap,
-            gate: Arc::default(),
-        })
+        Ok(LuaState { lua, resolve, call, invoke, drive, chunks: EntryMap::default(), spare: None, baseline, heap })
     }
 
     /// The Lua state.
@@ -158,11 +145,6 @@ impl LuaState {
         };
         self.chunks.insert(code.id.clone(), loaded);
         Ok(chunk)
-    }
-
-    /// What lets one invocation of this state run at a time.
-    pub(crate) fn gate(&self) -> &Arc<Gate> {
-        &self.gate
     }
 
     /// An account of this state's memory for one invocation, which may hold `max` bytes.
@@ -213,9 +195,9 @@ impl LuaState {
         ]))
     }
 
-    /// Ends an invocation: stops what it started, and says whether the state may serve another invocation.
-    pub(crate) fn release(&mut self, ctx: &Arc<LuaCtx>) -> bool {
-        ctx.stop_resources();
+    /// Whether the state may serve another invocation now that one ended: not when it grew far past its size after
+    /// setup.
+    pub(crate) fn release(&mut self) -> bool {
         if self.heap.total() > self.baseline * GROWTH_LIMIT + (1 << 20) {
             let _ = self.lua.gc_collect();
             return self.heap.total() <= self.baseline * GROWTH_LIMIT + (1 << 20);
@@ -338,8 +320,9 @@ impl StatePool {
             // A new state only while every open one has a process: one process at a time uses one state.
             if shared.open.len() < OPEN_STATES && shared.open.iter().all(|s| s.heap.tenants() > 0) {
                 let state = LuaState::new()?;
-                let (heap, gate) = (state.heap.clone(), state.gate.clone());
+                let heap = state.heap.clone();
                 let listed = std::sync::atomic::AtomicBool::new(true);
+                let gate = Arc::default();
                 shared.open.push(Arc::new(SharedState { state: Mutex::new(state), heap, gate, listed }));
             }
             let at = shared.next % shared.open.len();

@@ -2,10 +2,12 @@
 //! points for calls and processes.
 //!
 //! At load every source is compiled once to bytecode (a syntax error is a load error with the file and line).
-//! An invocation then takes a state from its entry's pool ([`Lease`]), gives it a fresh environment, binds the
-//! entry's chunk to it, and runs the trampoline of `prelude.lua` in a new coroutine driven by tokio under
-//! [`WithCtx`]. When the invocation ends, by returning, failing, or being dropped (a deadline, a termination), the
-//! lease releases the state ([`LuaState::release`]) and returns it to the pool.
+//! An invocation then takes a state from its entry's pool ([`Lease`]: a function call's own, a process's share of
+//! one) and runs one of the entry's trampolines of `prelude.lua` in a driver coroutine polled by tokio under
+//! [`WithCtx`]; the trampoline gives it a fresh environment and binds the entry's chunk to it. A process is one
+//! drive: Init runs it until the method is found ([`take_resolved`]), Step resumes it with the arguments. When the
+//! invocation ends, by returning, failing, or being dropped (a deadline, a termination), the lease releases the
+//! state ([`LuaState::release`]) and returns it to the pool, or leaves the shared state.
 //!
 //! Results follow the calling convention: the first value is the result; `nil, err` is the error `err`; a raised
 //! error keeps its value (a table or string), and Lua's "not enough memory" past `limits.max_memory` is a limit
@@ -15,12 +17,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mlua::{Function, Lua, MultiValue, Table, Thread, Value as LuaValue};
+use mlua::{Lua, MultiValue, Table, Thread, Value as LuaValue};
 
 use super::heap::{Entered, Tenant};
 use super::invocation::{current, LuaCtx, Seat, WithCtx};
 use super::proc::LuaProc;
-use super::state::{is_fail, LuaState, SharedState, StatePool, DEFAULT_MAX_MEMORY};
+use super::state::{is_fail, take_resolved, LuaState, SharedState, StatePool, DEFAULT_MAX_MEMORY};
 use crate::error::{CallError, Diagnostic, LimitExceeded};
 use crate::id::{EntryId, EntryMap};
 use crate::process::{CallEnv, ProcessContext};
@@ -193,19 +195,20 @@ impl LuaEngine {
         out
     }
 
-    /// Init of a `process.lua`: a state, the process's identity as channels, and its method, resolved.
+    /// Init of a `process.lua`: a share of a state, the process's identity as channels, and its top level run, in
+    /// the driver (returned) that Step resumes with the method's arguments ([`Lease::step`]).
     pub(crate) async fn start_process(
         self: &Arc<Self>,
         code: &Arc<LuaCode>,
         process: ProcessContext,
-    ) -> Result<(Lease, Function), CallError> {
+    ) -> Result<(Lease, Thread), CallError> {
         let mut env = process.env();
         env.deadline = None;
         let ctx = self.context(code.clone(), env);
         let _ = ctx.proc.set(LuaProc::of_process(process.record, process.inbox));
         let mut lease = Lease::take(code, &ctx, true)?;
-        let method = lease.resolve(&ctx).await?;
-        Ok((lease, method))
+        let driver = lease.start(&ctx).await?;
+        Ok((lease, driver))
     }
 
     /// The value of the library imported as `alias` by the current invocation (`ctx`), run once per invocation.
@@ -382,12 +385,6 @@ impl Lease {
         }
     }
 
-    /// The entry's chunk, loaded in the state.
-    fn prepare(&mut self) -> mlua::Result<Function> {
-        let code = self.code.clone();
-        self.state()?.chunk(&code)
-    }
-
     /// Charges what this thread allocates in the state to the invocation until the guard is dropped.
     fn enter(&self) -> Option<Entered> {
         self.ctx.seat.get().map(|s| s.tenant.enter())
@@ -398,13 +395,9 @@ impl Lease {
         let code = self.code.clone();
         let (thread, head) = (|| {
             let _in = self.enter();
-            let chunk = self.prepare()?;
             let mut state = self.state()?;
-            let mut head = state.head(chunk, &code)?;
-            for a in &args {
-                head.push_back(conv::to_lua(state.lua(), a)?);
-            }
-            state.invoker(head)
+            let args = args.iter().map(|a| conv::to_lua(state.lua(), a)).collect::<mlua::Result<MultiValue>>()?;
+            state.invoker(&code, args)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let values = drive(ctx, thread, head).await;
@@ -413,37 +406,50 @@ impl Lease {
         r
     }
 
-    /// Runs a process's top level and finds its method.
-    async fn resolve(&mut self, ctx: &Arc<LuaCtx>) -> Result<Function, CallError> {
-        let (id, code) = (self.code.id.clone(), self.code.clone());
+    /// Init of a process: runs its top level and finds its method, in the driver that Step then resumes.
+    async fn start(&mut self, ctx: &Arc<LuaCtx>) -> Result<Thread, CallError> {
+        let code = self.code.clone();
         let (thread, head) = (|| {
             let _in = self.enter();
-            let chunk = self.prepare()?;
-            let mut state = self.state()?;
-            let head = state.head(chunk, &code)?;
-            state.resolver(head)
+            self.state()?.starter(&code)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
-        let values = drive(ctx, thread, head).await.map_err(|e| lua_error(&self.code, &e))?;
-        let mut it = values.into_iter();
-        match it.next() {
-            Some(LuaValue::Function(f)) => Ok(f),
-            Some(v) if is_fail(&v) => Err(raised(&self.code, it.next().unwrap_or(LuaValue::Nil))),
-            _ => Err(CallError::Lua { entry: id, message: "the method did not resolve to a function".into() }),
+        ctx.new_drive();
+        let run = thread.clone().into_async::<MultiValue>(head).map_err(|e| lua_error(&self.code, &e))?;
+        let mut run = std::pin::pin!(WithCtx::new(ctx.clone(), run));
+        // Init ends when the driver says the method is found (`take_resolved`, read in the poll that ran it), or
+        // when the driver ends: with an error, or with the top level's failure.
+        let ended = std::future::poll_fn(|cx| {
+            take_resolved();
+            match std::future::Future::poll(run.as_mut(), cx) {
+                std::task::Poll::Ready(r) => std::task::Poll::Ready(Some(r)),
+                std::task::Poll::Pending if take_resolved() => std::task::Poll::Ready(None),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            }
+        })
+        .await;
+        match ended {
+            None => Ok(thread),
+            Some(r) => {
+                let mut it = r.map_err(|e| lua_error(&self.code, &e))?.into_iter();
+                match it.next() {
+                    Some(v) if is_fail(&v) => Err(raised(&self.code, it.next().unwrap_or(LuaValue::Nil))),
+                    _ => Err(CallError::Lua {
+                        entry: self.code.id.clone(),
+                        message: "the process ended before its method ran".into(),
+                    }),
+                }
+            }
         }
     }
 
-    /// Step of a process: calls its resolved method.
-    pub(crate) async fn run_method(&mut self, method: Function, args: Vec<Value>) -> Result<Value, CallError> {
+    /// Step of a process: resumes its driver with the method's arguments and runs the method to its end.
+    pub(crate) async fn step(&mut self, thread: Thread, args: Vec<Value>) -> Result<Value, CallError> {
         let ctx = self.ctx.clone();
-        let (thread, head) = (|| {
+        let head = (|| {
             let _in = self.enter();
-            let mut state = self.state()?;
-            let mut head = MultiValue::from_vec(vec![LuaValue::Function(method)]);
-            for a in &args {
-                head.push_back(conv::to_lua(state.lua(), a)?);
-            }
-            state.caller(head)
+            let state = self.state()?;
+            args.iter().map(|a| conv::to_lua(state.lua(), a)).collect::<mlua::Result<MultiValue>>()
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         let deadline = self.code.limits.max_execution.map(|max| Instant::now() + max);

@@ -9,7 +9,7 @@
 -- (its PENDING marker) to the host. `slice_resume` returns `true, ...` or `false, err` like `coroutine.resume`, and
 -- `nil` when the coroutine was preempted.
 local FAIL, native, slice_resume, preempt_yield, pause, probe, join_env, waiting_locally, local_flag, deadlock,
-  env_meta = ...
+  env_meta, resolved = ...
 local xpcall, rawget, type, error, select, load, setmetatable = xpcall, rawget, type, error, select, load, setmetatable
 local create, status, yield, isyieldable = native.create, native.status, native.yield, native.isyieldable
 
@@ -35,6 +35,9 @@ local function unbound() return NO_ENV end
 -- level whose invocation was dropped half-way stops counting once its coroutine is collected.
 local top = setmetatable({false}, {__mode = "v"})
 local running = native.running
+-- The coroutine of the drive that runs now (its invocation's main coroutine): the driver sets it wherever another
+-- drive may have run since.
+local cur
 
 -- Runs an entry's chunk in a fresh environment (its globals fall back to the sandboxed base through `env_meta`,
 -- filled in by src/lua/sandbox.rs; `_G` is the environment) and finds its method (SPEC 5.1): the chunk's first
@@ -50,37 +53,49 @@ local function resolve(chunk, name, chunkname, bytecode)
     if not copy then return FAIL, err end
     ok, ret = xpcall(copy, keep)
   else
-    top[1] = running()
+    top[1] = cur
     join_env(chunk, function() return env end)
     ok, ret = xpcall(chunk, keep)
     join_env(chunk, unbound)
     top[1] = false -- kept in the table: the next top level sets an existing slot
   end
   if not ok then return FAIL, ret end
-  if type(ret) == "function" then return ret end
-  local f = type(ret) == "table" and rawget(ret, name) or nil
-  if type(f) == "function" then return f end
+  local f
+  if ret ~= nil then
+    if type(ret) == "function" then return ret end
+    f = type(ret) == "table" and rawget(ret, name) or nil
+    if type(f) == "function" then return f end
+  end
   f = rawget(env, name)
   if type(f) == "function" then return f end
   return FAIL, 'method "' .. name .. '" not found in module (`' .. chunkname .. '`)'
 end
 
--- Calls a method; FAIL, the raised value on failure.
-local function call(f, ...)
-  return finish(xpcall(f, keep, ...))
+-- The trampolines of an entry, made once per state when its chunk is loaded there (so an invocation passes only
+-- its own arguments):
+-- - `invoke(...)`: a whole function call: chunk, method, call;
+-- - `start()`: a whole process in one drive. Init runs the top level and finds the method, then yields RESOLVED
+--   (the driver tells the host, see `step`); Step resumes the drive with the method's arguments.
+local RESOLVED = {}
+local function bind(chunk, name, chunkname, bytecode)
+  local function invoke(...)
+    local f, err = resolve(chunk, name, chunkname, bytecode)
+    if f == FAIL then return FAIL, err end
+    return finish(xpcall(f, keep, ...))
+  end
+  local function start()
+    local f, err = resolve(chunk, name, chunkname, bytecode)
+    if f == FAIL then return FAIL, err end
+    return finish(xpcall(f, keep, yield(RESOLVED)))
+  end
+  return invoke, start
 end
 
--- A whole function call: chunk, method, call.
-local function invoke(chunk, name, chunkname, bytecode, ...)
-  local f, err = resolve(chunk, name, chunkname, bytecode)
-  if f == FAIL then return FAIL, err end
-  return finish(xpcall(f, keep, ...))
-end
-
--- The coroutines invocations run in are reused: a runner calls a trampoline and yields DONE with its results; the
--- driver then resumes it once with nothing, so it waits for its next trampoline in a frame that holds nothing of
--- the invocation that ended (whose objects must not outlive it). A runner that did not finish (its invocation was
--- dropped mid-way) is never reused.
+-- The coroutines invocations run in are reused: a runner calls a trampoline and yields DONE with its results, and
+-- waits there for its next trampoline. Its frame then holds the trampoline and the arguments it was called with;
+-- when there were any (`park`), the driver resumes it once with nothing, so it waits in a frame that holds nothing
+-- of the invocation that ended (whose objects must not outlive it). A runner that did not finish (its invocation
+-- was dropped mid-way) is never reused.
 local DONE, idle, IDLE_RUNNERS = {}, {}, 4
 -- Runners user code has seen (`coroutine.running()` in a main coroutine): never reused, since the invocation that
 -- saw one may hold on to it, and another invocation of the state would run in it next.
@@ -101,13 +116,11 @@ end
 -- - `d.suspect`: the deadlock rule (SPEC 5.1): when every coroutine of the invocation waits on local channels only,
 --   nothing but another of them could wake one. The driver then polls them all once more; if no local wait ended
 --   meanwhile (`suspect` holds the count from before), the invocation fails.
--- `cur` is the coroutine of the drive that runs now: the driver sets it wherever another drive may have run since.
 -- A drive that never spawns nor waits on local channels makes no table.
 local drives = setmetatable({}, {__mode = "k"})
 -- How many drive tables were made and not ended (a drive dropped half-way is never ended: its table goes with its
 -- coroutine, and the count only stays high); while 0, no drive has one to look up.
 local ndrives = 0
-local cur
 
 -- Resumes the drive of `co` with what the host passed back (the driver's yield returns here).
 local function back(co, ...)
@@ -200,28 +213,34 @@ end
 -- yielding PENDING yields a PENDING decided before the pause; the wake-up it was waiting for may have come and
 -- gone during the pause. So the first PENDING after a pause is not passed up: the coroutine is resumed once more,
 -- and the host call polls its future again before it waits.
-local function step(co, fresh, ok, ...)
+local function step(co, park, fresh, ok, ...)
   if ok == nil then
     claim(co)
     pause()
     cur = co
-    return step(co, true, slice_resume(co))
+    return step(co, park, true, slice_resume(co))
   end
   if not ok then
-    end_drive(co)
+    if ndrives > 0 then end_drive(co) end
     return FAIL, (...)
   end
-  if (...) == DONE then
-    end_drive(co)
-    if #idle < IDLE_RUNNERS and not (any_seen and seen[co]) and slice_resume(co) then idle[#idle + 1] = co end
+  local first = ...
+  if first == DONE then
+    if ndrives > 0 then end_drive(co) end
+    if #idle < IDLE_RUNNERS and not (any_seen and seen[co]) and (not park or slice_resume(co)) then
+      idle[#idle + 1] = co
+    end
     return select(2, ...)
   end
-  if status(co) == "dead" then
-    end_drive(co)
-    return ...
+  if first == RESOLVED then
+    -- A process's Init is done: what its top level spawned ends with it (as when a drive ends), the host learns
+    -- (`resolved`) that the PENDING below is not a wait, and the next resume (Step) brings the method's arguments.
+    if ndrives > 0 then end_drive(co) end
+    resolved()
+    return step(co, park, false, back(co, yield(PENDING)))
   end
   if fresh then
-    return step(co, false, slice_resume(co))
+    return step(co, park, false, slice_resume(co))
   end
   local d = ndrives > 0 and drives[co]
   if d and d.n > 0 then
@@ -244,19 +263,20 @@ local function step(co, fresh, ok, ...)
       end
       d.suspect = progress
       cur = co
-      return step(co, false, slice_resume(co))
+      return step(co, park, false, slice_resume(co))
     end
     d.suspect = nil
   end
-  return step(co, false, back(co, yield(...)))
+  return step(co, park, false, back(co, yield(...)))
 end
 
-local function drive(f, ...)
+-- `park`: whether the trampoline `f` has arguments (see `run`).
+local function drive(park, f, ...)
   local n = #idle
   local co = idle[n]
   if co then idle[n] = nil else co = create(run) end
   cur = co
-  return step(co, false, slice_resume(co, f, ...))
+  return step(co, park, false, slice_resume(co, f, ...))
 end
 
 -- coroutine.create: the body runs under xpcall, so an error keeps its value through resume.
@@ -316,4 +336,4 @@ local coroutine = {
   spawn = spawn,
 }
 
-return resolve, call, invoke, drive, coroutine
+return bind, drive, coroutine

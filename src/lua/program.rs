@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mlua::Function;
+use mlua::Thread;
 
 use super::engine::{Lease, LuaCode, LuaEngine};
 use crate::error::CallError;
@@ -62,26 +62,26 @@ impl Launch for LuaLaunch {
     fn init(self: Box<Self>, process: ProcessContext) -> BoxFuture<'static, Result<Box<dyn Running>, CallError>> {
         Box::pin(async move {
             let LuaLaunch { engine, code, args } = *self;
-            let (lease, method) = engine.start_process(&code, process).await?;
-            Ok(Box::new(LuaRunning { lease, method: Some(method), args: Some(args) }) as Box<dyn Running>)
+            let (lease, driver) = engine.start_process(&code, process).await?;
+            Ok(Box::new(LuaRunning { lease, driver: Some(driver), args: Some(args) }) as Box<dyn Running>)
         })
     }
 }
 
-/// A Lua process between Init and Close: its state (the lease) and its resolved method. Dropping it releases the
-/// state, stopping everything the process started.
+/// A Lua process between Init and Close: its state (the lease) and its driver, waiting for Step with the method
+/// found. Dropping it releases the state, stopping everything the process started.
 struct LuaRunning {
     lease: Lease,
-    method: Option<Function>,
+    driver: Option<Thread>,
     args: Option<Vec<Value>>,
 }
 
 impl Running for LuaRunning {
     fn step(&mut self) -> BoxFuture<'_, Result<Value, CallError>> {
-        let (method, args) = (self.method.take(), self.args.take().unwrap_or_default());
+        let (driver, args) = (self.driver.take(), self.args.take().unwrap_or_default());
         Box::pin(async move {
-            match method {
-                Some(m) => self.lease.run_method(m, args).await,
+            match driver {
+                Some(d) => self.lease.step(d, args).await,
                 None => Ok(Value::Nil),
             }
         })

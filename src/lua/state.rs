@@ -59,13 +59,9 @@ pub(crate) fn is_fail(v: &LuaValue) -> bool {
 /// A Lua state with its sandboxed base environment and the trampolines of `prelude.lua`.
 pub(crate) struct LuaState {
     lua: Lua,
-    /// Resolves an entry's method in a fresh environment: `(chunk, name, chunkname, bytecode) -> f | FAIL, why`.
-    resolve: Function,
-    /// Calls a method: `(f, ...) -> results | FAIL, raised`.
-    call: Function,
-    /// Both: `(chunk, name, chunkname, bytecode, ...) -> results | FAIL, raised`.
-    invoke: Function,
-    /// The driver: `(f, ...)` runs `f(...)` in a coroutine of its own (see `prelude.lua`).
+    /// Makes an entry's trampolines: `(chunk, name, chunkname, bytecode) -> invoke, start` (see [`Loaded`]).
+    bind: Function,
+    /// The driver: `(park, f, ...)` runs `f(...)` in a coroutine of its own (see `prelude.lua`).
     drive: Function,
     /// The loaded chunks of the entries that ran here.
     chunks: EntryMap<Loaded>,
@@ -97,27 +93,29 @@ impl LuaState {
         let join = unsafe { lua.create_c_function(join_env)? };
         let prelude =
             lua.load(prelude_bytecode()?).set_mode(ChunkMode::Binary).set_name("=wippy prelude").into_function()?;
-        let (resolve, call, invoke, drive, coroutine): (Function, Function, Function, Function, Table) =
-            prelude.call((
-                fail(),
-                native_coroutine,
-                resume,
-                preempt,
-                pause,
-                probe,
-                join,
-                lua.create_function(super::invocation::all_waiting_locally)?,
-                local_flag,
-                lua.create_function(|lua, ()| {
-                    let e = crate::ErrorValue::new("all coroutines blocked with no pending operations")
-                        .with_kind(crate::value::kind::INTERNAL);
-                    super::modules::errors::object(lua, e)
-                })?,
-                env_meta.clone(),
-            ))?;
+        // SAFETY: `resolved` follows the C function protocol (it touches no Lua stack, returns 0).
+        let resolved = unsafe { lua.create_c_function(resolved)? };
+        let (bind, drive, coroutine): (Function, Function, Table) = prelude.call((
+            fail(),
+            native_coroutine,
+            resume,
+            preempt,
+            pause,
+            probe,
+            join,
+            lua.create_function(super::invocation::all_waiting_locally)?,
+            local_flag,
+            lua.create_function(|lua, ()| {
+                let e = crate::ErrorValue::new("all coroutines blocked with no pending operations")
+                    .with_kind(crate::value::kind::INTERNAL);
+                super::modules::errors::object(lua, e)
+            })?,
+            env_meta.clone(),
+            resolved,
+        ))?;
         sandbox::build(&lua, coroutine, &env_meta)?;
         let baseline = heap.total();
-        Ok(LuaState { lua, resolve, call, invoke, drive, chunks: EntryMap::default(), spare: None, baseline, heap })
+        Ok(LuaState { lua, bind, drive, chunks: EntryMap::default(), spare: None, baseline, heap })
     }
 
     /// The Lua state.
@@ -125,26 +123,25 @@ impl LuaState {
         &self.lua
     }
 
-    /// The entry's compiled chunk loaded in this state (once); the trampolines bind it to each invocation's
-    /// environment (`prelude.lua`).
-    pub(crate) fn chunk(&mut self, code: &LuaCode) -> mlua::Result<Function> {
-        if let Some(l) = self.chunks.get(&code.id) {
-            return Ok(l.chunk.clone());
+    /// The entry's trampolines in this state: its compiled chunk is loaded here once, and every invocation binds
+    /// it to an environment of its own (`prelude.lua`).
+    fn loaded(&mut self, code: &LuaCode) -> mlua::Result<&Loaded> {
+        if !self.chunks.contains_key(&code.id) {
+            let chunk = self
+                .lua
+                .load(&code.bytecode[..])
+                .set_name(format!("@{}", code.chunk_name))
+                .set_mode(ChunkMode::Binary)
+                .into_function()?;
+            let (invoke, start) = self.bind.call((
+                chunk,
+                self.lua.create_string(code.method.as_deref().unwrap_or("main"))?,
+                self.lua.create_string(&code.chunk_name)?,
+                self.lua.create_string(&code.bytecode)?,
+            ))?;
+            self.chunks.insert(code.id.clone(), Loaded { invoke, start });
         }
-        let chunk = self
-            .lua
-            .load(&code.bytecode[..])
-            .set_name(format!("@{}", code.chunk_name))
-            .set_mode(ChunkMode::Binary)
-            .into_function()?;
-        let loaded = Loaded {
-            chunk: chunk.clone(),
-            method: self.lua.create_string(code.method.as_deref().unwrap_or("main"))?,
-            chunk_name: self.lua.create_string(&code.chunk_name)?,
-            bytecode: self.lua.create_string(&code.bytecode)?,
-        };
-        self.chunks.insert(code.id.clone(), loaded);
-        Ok(chunk)
+        self.chunks.get(&code.id).ok_or_else(|| mlua::Error::runtime("the entry's chunk is not loaded"))
     }
 
     /// An account of this state's memory for one invocation, which may hold `max` bytes.
@@ -155,7 +152,9 @@ impl LuaState {
     /// A driver coroutine and its first arguments, for one of the trampolines. The last invocation's driver is
     /// reused when it finished; one that did not (its invocation was dropped mid-way) is left to the collector.
     fn driver(&mut self, trampoline: Function, mut args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        let park = !args.is_empty();
         args.push_front(LuaValue::Function(trampoline));
+        args.push_front(LuaValue::Boolean(park));
         let thread = match self.spare.take() {
             Some(t) if t.status() == ThreadStatus::Finished => {
                 t.reset(self.drive.clone())?;
@@ -167,32 +166,17 @@ impl LuaState {
         Ok((thread, args))
     }
 
-    /// A driver that resolves `code`'s method: `args` from [`LuaState::head`].
-    pub(crate) fn resolver(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(self.resolve.clone(), args)
+    /// A driver that runs a whole process of `code`. It runs Init until [`take_resolved`] says so, and Step when
+    /// resumed with the method's arguments.
+    pub(crate) fn starter(&mut self, code: &LuaCode) -> mlua::Result<(Thread, MultiValue)> {
+        let start = self.loaded(code)?.start.clone();
+        self.driver(start, MultiValue::new())
     }
 
-    /// A driver that calls a resolved method: `args` are the method and its arguments.
-    pub(crate) fn caller(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(self.call.clone(), args)
-    }
-
-    /// A driver that runs a whole function call: `args` from [`LuaState::head`] and the call's arguments.
-    pub(crate) fn invoker(&mut self, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
-        self.driver(self.invoke.clone(), args)
-    }
-
-    /// The first arguments of a resolver or invoker: chunk, method name, chunk name, bytecode (`code` was loaded
-    /// here by [`LuaState::chunk`]).
-    pub(crate) fn head(&self, chunk: Function, code: &LuaCode) -> mlua::Result<MultiValue> {
-        let loaded =
-            self.chunks.get(&code.id).ok_or_else(|| mlua::Error::runtime("the entry's chunk is not loaded"))?;
-        Ok(MultiValue::from_vec(vec![
-            LuaValue::Function(chunk),
-            LuaValue::String(loaded.method.clone()),
-            LuaValue::String(loaded.chunk_name.clone()),
-            LuaValue::String(loaded.bytecode.clone()),
-        ]))
+    /// A driver that runs a whole function call of `code` with `args`.
+    pub(crate) fn invoker(&mut self, code: &LuaCode, args: MultiValue) -> mlua::Result<(Thread, MultiValue)> {
+        let invoke = self.loaded(code)?.invoke.clone();
+        self.driver(invoke, args)
     }
 
     /// Whether the state may serve another invocation now that one ended: not when it grew far past its size after
@@ -228,6 +212,23 @@ unsafe extern "C-unwind" fn join_env(state: *mut mlua::ffi::lua_State) -> std::f
     }
 }
 
+thread_local! {
+    /// Set by `resolved` when a process's Init ends on this thread, read by the poll that ran it.
+    static RESOLVED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `resolved()`: the driver of a process found its method and now waits for Step (`prelude.lua`, `step`).
+unsafe extern "C-unwind" fn resolved(_: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    RESOLVED.with(|r| r.set(true));
+    0
+}
+
+/// Whether a process's Init ended on this thread since the last call (which clears it). A drive polled inside
+/// another's poll reads its own flag before the outer poll returns.
+pub(crate) fn take_resolved() -> bool {
+    RESOLVED.with(|r| r.replace(false))
+}
+
 /// `prelude.lua`, compiled once per OS process without debug information: every state loads the same bytes, and
 /// its functions take less memory in each.
 fn prelude_bytecode() -> mlua::Result<&'static [u8]> {
@@ -240,13 +241,13 @@ fn prelude_bytecode() -> mlua::Result<&'static [u8]> {
     Ok(BYTECODE.get_or_init(|| f.dump(true)))
 }
 
-/// An entry's chunk as loaded in a state, with the names its invocations pass to the trampolines.
+/// An entry's trampolines in a state, closures over its loaded chunk, method name, chunk name and bytecode (for an
+/// invocation that needs a copy of the chunk, see `prelude.lua`, `top`).
 struct Loaded {
-    chunk: Function,
-    method: mlua::String,
-    chunk_name: mlua::String,
-    /// The chunk's bytecode, for an invocation that needs a copy of it (see `prelude.lua`, `top`).
-    bytecode: mlua::String,
+    /// `(...) -> results | FAIL, raised`: a whole function call.
+    invoke: Function,
+    /// `() -> results | FAIL, raised`: a whole process, Init and Step.
+    start: Function,
 }
 
 /// The states of one entry: idle states for function calls, each serving one invocation at a time, and states

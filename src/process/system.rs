@@ -119,10 +119,7 @@ impl System {
     /// A fresh PID on `host`.
     pub(super) fn next_pid(&self, host: &str) -> Pid {
         let serial = self.serial.fetch_add(1, Ordering::Relaxed);
-        match self.node() {
-            Some(node) => Pid::new(&format!("{node}@{host}"), serial),
-            None => Pid::new(host, serial),
-        }
+        Pid::with_node(self.node(), host, serial)
     }
 
     /// The function table guests call through.

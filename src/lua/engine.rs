@@ -409,13 +409,12 @@ impl Lease {
     /// Init of a process: runs its top level and finds its method, in the driver that Step then resumes.
     async fn start(&mut self, ctx: &Arc<LuaCtx>) -> Result<Thread, CallError> {
         let code = self.code.clone();
-        let (thread, head) = (|| {
+        let (thread, run) = (|| {
             let _in = self.enter();
             self.state()?.starter(&code)
         })()
         .map_err(|e| lua_error(&self.code, &e))?;
         ctx.new_drive();
-        let run = thread.clone().into_async::<MultiValue>(head).map_err(|e| lua_error(&self.code, &e))?;
         let mut run = std::pin::pin!(WithCtx::new(ctx.clone(), run));
         // Init ends when the driver says the method is found (`take_resolved`, read in the poll that ran it), or
         // when the driver ends: with an error, or with the top level's failure.

@@ -220,12 +220,15 @@ local function step(co, park, fresh, ok, ...)
     cur = co
     return step(co, park, true, slice_resume(co))
   end
+  -- When the drive ends (or, for RESOLVED, its Init does), a local wait that began in its last slice ends with it.
   if not ok then
+    if local_flag[1] then local_flag[1] = nil end
     if ndrives > 0 then end_drive(co) end
     return FAIL, (...)
   end
   local first = ...
   if first == DONE then
+    if local_flag[1] then local_flag[1] = nil end
     if ndrives > 0 then end_drive(co) end
     if #idle < IDLE_RUNNERS and not (any_seen and seen[co]) and (not park or slice_resume(co)) then
       idle[#idle + 1] = co
@@ -235,6 +238,7 @@ local function step(co, park, fresh, ok, ...)
   if first == RESOLVED then
     -- A process's Init is done: what its top level spawned ends with it (as when a drive ends), the host learns
     -- (`resolved`) that the PENDING below is not a wait, and the next resume (Step) brings the method's arguments.
+    if local_flag[1] then local_flag[1] = nil end
     if ndrives > 0 then end_drive(co) end
     resolved()
     return step(co, park, false, back(co, yield(PENDING)))
@@ -308,7 +312,11 @@ local function resumed(co, ok, ...)
   return true, ...
 end
 
+-- The invocation's main coroutine (`cur`) belongs to its driver: resuming or closing it from a coroutine it spawned
+-- would hand the driver's markers to user code.
+local MAIN = "cannot resume the invocation's main coroutine"
 local function co_resume(co, ...)
+  if co == cur then return false, MAIN end
   return resumed(co, slice_resume(co, ...))
 end
 
@@ -332,7 +340,10 @@ local coroutine = {
     return co, main
   end,
   isyieldable = isyieldable,
-  close = native.close,
+  close = function(co)
+    if co == cur then error("cannot close the invocation's main coroutine", 2) end
+    return native.close(co)
+  end,
   spawn = spawn,
 }
 

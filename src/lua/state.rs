@@ -25,7 +25,7 @@
 use std::sync::{Arc, Mutex};
 
 use mlua::{
-    ChunkMode, Function, LightUserData, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, ThreadStatus,
+    AsyncThread, ChunkMode, Function, LightUserData, Lua, LuaOptions, MultiValue, StdLib, Table, Thread, ThreadStatus,
     Value as LuaValue,
 };
 
@@ -155,6 +155,11 @@ impl LuaState {
         let park = !args.is_empty();
         args.push_front(LuaValue::Function(trampoline));
         args.push_front(LuaValue::Boolean(park));
+        Ok((self.driver_thread()?, args))
+    }
+
+    /// A driver coroutine: the last one, when it finished, or a new one.
+    fn driver_thread(&mut self) -> mlua::Result<Thread> {
         let thread = match self.spare.take() {
             Some(t) if t.status() == ThreadStatus::Finished => {
                 t.reset(self.drive.clone())?;
@@ -163,14 +168,18 @@ impl LuaState {
             _ => self.lua.create_thread(self.drive.clone())?,
         };
         self.spare = Some(thread.clone());
-        Ok((thread, args))
+        Ok(thread)
     }
 
-    /// A driver that runs a whole process of `code`. It runs Init until [`take_resolved`] says so, and Step when
-    /// resumed with the method's arguments.
-    pub(crate) fn starter(&mut self, code: &LuaCode) -> mlua::Result<(Thread, MultiValue)> {
-        let start = self.loaded(code)?.start.clone();
-        self.driver(start, MultiValue::new())
+    /// A driver that runs a whole process of `code`, and its run. It runs Init until [`take_resolved`] says so, and
+    /// Step when resumed with the method's arguments. (Its first arguments, `false` for `park` and the trampoline,
+    /// are pushed straight from here: no argument list to allocate.)
+    pub(crate) fn starter(&mut self, code: &LuaCode) -> mlua::Result<(Thread, AsyncThread<MultiValue>)> {
+        self.loaded(code)?;
+        let thread = self.driver_thread()?;
+        let start = &self.chunks.get(&code.id).ok_or_else(|| mlua::Error::runtime("the entry is not loaded"))?.start;
+        let run = thread.clone().into_async((false, start))?;
+        Ok((thread, run))
     }
 
     /// A driver that runs a whole function call of `code` with `args`.

@@ -179,10 +179,11 @@ local function task_step(t, ok, ...)
   return "wait", select("#", ...) == 1 and (...) == PENDING
 end
 
--- Runs every spawned coroutine of the drive of `co` once (until it waits); FAIL, err when one failed. After a
--- preemption a PENDING is not trusted (see `step` below): the coroutine is resumed once more.
+-- Runs every spawned coroutine of the drive of `co` once (until it waits); FAIL, err when one failed, else whether
+-- one was preempted. After a preemption a PENDING is not trusted (see `step` below): the coroutine is resumed once
+-- more.
 local function run_tasks(co, d)
-  local i, tasks = 1, d.tasks
+  local i, tasks, paused = 1, d.tasks, false
   while tasks[i] do
     local t, fresh = tasks[i], false
     cur = co
@@ -191,6 +192,7 @@ local function run_tasks(co, d)
       if state == "pause" then
         claim(co)
         pause()
+        paused = true
       end
       fresh = state == "pause"
       cur = co
@@ -204,6 +206,7 @@ local function run_tasks(co, d)
       i = i + 1
     end
   end
+  return paused
 end
 
 -- The driver: after each resume of the invocation's coroutine, either return its results, or pass a preemption to
@@ -252,6 +255,13 @@ local function step(co, park, fresh, ok, ...)
     if failed == FAIL then
       end_drive(co)
       return FAIL, err
+    end
+    if failed then
+      -- A spawned coroutine was preempted: the task's next poll after the pause is the only wake-up the host
+      -- gives, and it may have been meant for the main coroutine or a coroutine run before (their PENDING was
+      -- decided earlier), so all of them are polled once more before a PENDING goes up.
+      cur = co
+      return step(co, park, false, slice_resume(co))
     end
   end
   if local_flag[1] then

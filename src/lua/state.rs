@@ -175,10 +175,8 @@ impl LuaState {
     /// Step when resumed with the method's arguments. (Its first arguments, `false` for `park` and the trampoline,
     /// are pushed straight from here: no argument list to allocate.)
     pub(crate) fn starter(&mut self, code: &LuaCode) -> mlua::Result<(Thread, AsyncThread<MultiValue>)> {
-        self.loaded(code)?;
         let thread = self.driver_thread()?;
-        let start = &self.chunks.get(&code.id).ok_or_else(|| mlua::Error::runtime("the entry is not loaded"))?.start;
-        let run = thread.clone().into_async((false, start))?;
+        let run = thread.clone().into_async((false, &self.loaded(code)?.start))?;
         Ok((thread, run))
     }
 
